@@ -1,0 +1,68 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let dcmtkLibraries: [LinkerSetting] = [
+    "dcmnet", "dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "oflog", "ofstd", "png16", "z",
+].map { .linkedLibrary($0) }
+
+let package = Package(
+    name: "ImagingIndex",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "imaging-index", targets: ["imaging-index"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        // C header, C++ inside: everything DCMTK.
+        .target(
+            name: "CDcmtkShim",
+            path: "CModules/CDcmtkShim",
+            linkerSettings: dcmtkLibraries
+        ),
+        .target(name: "DicomCore"),
+        .target(name: "DcmtkBridge", dependencies: ["DicomCore", "CDcmtkShim"]),
+        .target(name: "PatientIdentity", dependencies: ["DicomCore"]),
+        .target(name: "DicomIndex", dependencies: ["DicomCore", "PatientIdentity"]),
+        .target(
+            name: "DicomIndexSQLite",
+            dependencies: ["DicomIndex", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "DicomStorage",
+            dependencies: ["DicomCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "ImagingIndexApp",
+            dependencies: [
+                "DicomCore", "DcmtkBridge", "PatientIdentity", "DicomIndex", "DicomIndexSQLite", "DicomStorage",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "imaging-index",
+            dependencies: [
+                "ImagingIndexApp", "DicomCore", "DicomIndex",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "DicomTestSupport", dependencies: ["DicomCore"]),
+
+        .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore"]),
+        .testTarget(name: "DcmtkBridgeTests", dependencies: ["DcmtkBridge", "DicomTestSupport"]),
+        .testTarget(name: "PatientIdentityTests", dependencies: ["PatientIdentity"]),
+        .testTarget(name: "DicomIndexTests", dependencies: ["DicomIndex"]),
+        .testTarget(name: "DicomIndexSQLiteTests", dependencies: ["DicomIndexSQLite", "DicomTestSupport",
+                                                                   .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "DicomStorageTests", dependencies: ["DicomStorage", "DicomTestSupport"]),
+        .testTarget(name: "ImagingIndexAppTests", dependencies: ["ImagingIndexApp", "DicomTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["DicomTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
+)
