@@ -1,0 +1,30 @@
+// cdcm_internal.h — private declarations shared by the shim's C++ files (not part of the C API).
+#ifndef CDCM_INTERNAL_H
+#define CDCM_INTERNAL_H
+
+#include "dcmtk/config/osconfig.h"
+#include "dcmtk/dcmdata/dcitem.h"
+
+#include <string>
+
+namespace cdcm_detail {
+
+// Debian's DCMTK 3.6.7 converts character sets with glibc's iconv, which has no converter for the
+// names DCMTK asks for with ISO 2022 IR 87 / IR 159 (JIS X 0208 / JIS X 0212 Kanji):
+// convertToUTF8() then fails with "Cannot open character encoding". These two functions are the
+// shim's own fallback for the Japanese ISO 2022 character sets only.
+
+// True when some SpecificCharacterSet (0008,0005) in the dataset (top level or inside an item)
+// names ISO 2022 IR 87 or IR 159 and every term used anywhere is one the fallback handles
+// ("", ISO 2022 IR 6, ISO_IR 6, ISO 2022 IR 13, ISO_IR 13, ISO 2022 IR 87, ISO 2022 IR 159).
+bool needsJapaneseIso2022Fallback(DcmItem &dataset);
+
+// Converts every SH, LO, ST, LT, PN, UC and UT value in the dataset (and nested items) from the
+// Japanese ISO 2022 encodings to UTF-8 and sets each SpecificCharacterSet to "ISO_IR 192".
+// All-or-nothing: values are first converted into a side list and written back only when all of
+// them converted, so on failure (false, *reason set, never patient data) the dataset is unchanged.
+bool convertJapaneseIso2022ToUTF8(DcmItem &dataset, std::string *reason);
+
+} // namespace cdcm_detail
+
+#endif
