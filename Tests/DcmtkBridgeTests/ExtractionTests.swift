@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+import DicomCore
+import DicomTestSupport
+@testable import DcmtkBridge
+
+@Suite struct ExtractionTests {
+    static let goodFiles = TestImages.manifest.files.map(\.path)
+
+    /// Every good file of the corpus gives the values pydicom read back when it was made.
+    @Test(arguments: goodFiles)
+    func metadataMatchesGroundTruth(path: String) throws {
+        let expected = try #require(TestImages.manifest.file(path))
+        let file = try DicomFile(path: TestImages.url(path).path, options: [.skipPixelData])
+        let m = try file.metadata()
+        #expect(file.characterSetWarning == nil, "\(path): \(file.characterSetWarning ?? "")")
+        #expect(file.hasPart10Header)
+
+        let checks: [(String, String?)] = [
+            ("SOPClassUID", m.instance.sopClassUID), ("SOPInstanceUID", m.instance.sopInstanceUID),
+            ("StudyInstanceUID", m.study.studyInstanceUID), ("SeriesInstanceUID", m.series.seriesInstanceUID),
+            ("TransferSyntaxUID", m.instance.transferSyntaxUID), ("PatientID", m.patient.patientID),
+            ("IssuerOfPatientID", m.patient.issuerOfPatientID), ("PatientName", m.patient.patientName),
+            ("PatientBirthDate", m.patient.birthDate), ("PatientSex", m.patient.sex), ("StudyDate", m.study.studyDate),
+            ("StudyTime", m.study.studyTime), ("AccessionNumber", m.study.accessionNumber), ("StudyID", m.study.studyID),
+            ("StudyDescription", m.study.studyDescription), ("ReferringPhysicianName", m.study.referringPhysicianName),
+            ("InstitutionName", m.study.institutionName), ("Modality", m.series.modality),
+            ("SeriesNumber", m.series.seriesNumber), ("SeriesDescription", m.series.seriesDescription),
+            ("BodyPartExamined", m.series.bodyPartExamined), ("SeriesDate", m.series.seriesDate),
+            ("SeriesTime", m.series.seriesTime), ("InstanceNumber", m.instance.instanceNumber),
+            ("Rows", m.instance.rows.map(String.init)), ("Columns", m.instance.columns.map(String.init)),
+            ("NumberOfFrames", m.instance.numberOfFrames.map(String.init)),
+            ("PhotometricInterpretation", m.instance.photometricInterpretation),
+        ]
+        for (key, actual) in checks {
+            #expect(actual == expected[key].map { key.hasSuffix("Name") ? PersonName($0).value : $0 }, "\(path) \(key)")
+        }
+        #expect(m.patient.otherPatientIDs.count == expected.otherPatientIDs.count, "\(path) OtherPatientIDsSequence")
+        for (item, want) in zip(m.patient.otherPatientIDs, expected.otherPatientIDs) {
+            #expect(item.id == want["PatientID"] ?? nil)
+            #expect(item.issuer == want["IssuerOfPatientID"] ?? nil)
+            #expect(item.type == want["TypeOfPatientID"] ?? nil)
+        }
+        if let retired = expected["OtherPatientIDs"] {
+            #expect(m.patient.retiredOtherPatientIDs == retired.split(separator: "\\").map(String.init))
+        } else {
+            #expect(m.patient.retiredOtherPatientIDs.isEmpty)
+        }
+    }
+
+    @Test(arguments: [
+        ("charset/latin1-iso-ir-100.dcm", "Müller^Jürgen"),
+        ("charset/japanese-iso-2022-ir-87.dcm", "Yamada^Tarou=山田^太郎=やまだ^たろう"),
+        ("charset/chinese-gb18030.dcm", "Wang^XiaoDong=王^小东="),
+        ("bachmai/ct-head-1.dcm", "Nguyễn^Văn Hùng"),
+    ])
+    func characterSetsAreConvertedToUTF8(path: String, name: String) throws {
+        let file = try DicomFile(path: TestImages.url(path).path)
+        #expect(file.characterSetWarning == nil)
+        #expect(try file.metadata().patient.patientName.map { PersonName($0).value } == PersonName(name).value)
+        #expect(file.string(.specificCharacterSet) == "ISO_IR 192")
+    }
+
+    @Test func memoryAndFileGiveTheSameMetadata() throws {
+        for path in ["choray/us-abdomen-cine-5frames.dcm", "compressed/ct-head-1-jpegls-lossless.dcm",
+                     "encodings/mr-lspine-1-explicit-big-endian.dcm", "compressed/mr-lspine-1-deflated.dcm"] {
+            let url = TestImages.url(path)
+            let fromFile = try DicomFile(path: url.path).metadata()
+            let fromMemory = try DicomFile(data: try Data(contentsOf: url), options: [.skipPixelData]).metadata()
+            #expect(fromFile == fromMemory, "\(path)")
+        }
+    }
+
+    @Test func extraTagsNumbersAndMetaHeader() throws {
+        let file = try DicomFile(path: TestImages.url("bachmai/ct-head-1.dcm").path)
+        let m = try file.metadata(extraTags: [DicomTag(0x0028, 0x1050), DicomTag(0x0028, 0x0100), DicomTag(0x0009, 0x0010)])
+        #expect(m.extra["00281050"] == "40")    // WindowCenter (DS)
+        #expect(m.extra["00280100"] == "16")    // BitsAllocated (US, binary)
+        #expect(m.extra["00090010"] == nil)     // absent
+        #expect(file.string(.transferSyntaxUID) == "1.2.840.10008.1.2.1")
+        #expect(file.string(.pixelData) == nil) // binary: no text form
+        #expect(file.sequenceCount(.otherPatientIDsSequence) == 0)
+    }
+
+    @Test func retiredOtherPatientIDsAndSequenceItems() throws {
+        let m = try DicomFile(path: TestImages.url("choray/cr-chest.dcm").path).metadata()
+        #expect(m.patient.otherPatientIDs.first?.issuer == "VN-CCCD")
+        #expect(!m.patient.retiredOtherPatientIDs.isEmpty)
+    }
+
+    @Test(arguments: TestImages.manifest.bad.map { ($0.path, $0.category) })
+    func badFilesFailWithAReason(path: String, category: String) throws {
+        do {
+            let file = try DicomFile(path: TestImages.url(path).path)
+            _ = try file.metadata()
+            Issue.record("\(path) was accepted")
+        } catch {
+            #expect(!error.message.isEmpty)
+            if category == "corrupt" && path.contains("missing-sop") {
+                #expect(error.code == .missingAttribute)
+            } else {
+                #expect(error.code == .parse, "\(path): \(error.code) \(error.message)")
+            }
+        }
+    }
+
+    @Test func missingFileIsAnIOError() {
+        do {
+            _ = try DicomFile(path: "/nonexistent/file.dcm")
+            Issue.record("opened a missing file")
+        } catch {
+            #expect(error.code == .io)
+        }
+    }
+
+    /// A bare dataset (no preamble, no meta header) is read and rewritten as a Part 10 file.
+    @Test func bareDatasetBecomesAPart10File() throws {
+        let original = try Data(contentsOf: TestImages.url("bachmai/mr-lspine-1.dcm"))
+        // Skip preamble + "DICM" + the meta group (its length is the UL value of (0002,0000)).
+        let groupLength = original[140..<144].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+        let bare = original.subdata(in: (144 + Int(UInt32(littleEndian: groupLength)))..<original.count)
+        let file = try DicomFile(data: bare, options: [.keepOriginalCharacterSet])
+        #expect(!file.hasPart10Header)
+        let part10 = try file.part10Data()
+        #expect(part10[128..<132] == Data("DICM".utf8))
+        let reread = try DicomFile(data: part10)
+        #expect(reread.hasPart10Header)
+        #expect(try reread.metadata() == (try DicomFile(data: original).metadata()))
+    }
+
+    @Test func manyThreadsParseAtOnce() async throws {
+        let paths = Self.goodFiles.map { TestImages.url($0).path }
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<64 {
+                let path = paths[i % paths.count]
+                group.addTask { try DicomFile(path: path).metadata().instance.sopInstanceUID.count }
+            }
+            var n = 0
+            for try await count in group where count > 0 { n += 1 }
+            #expect(n == 64)
+        }
+    }
+}
