@@ -1,0 +1,31 @@
+/// The one error type of the index layer: a code, a message without patient data, and the
+/// underlying cause (a database error, ...), if any.
+public struct IndexError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// The query is malformed (bad date range, wildcard in a UID, unknown level ...).
+        case invalidQuery
+        /// The database could not be opened, migrated or written (disk full, locked, corrupt).
+        case unavailable
+        /// The database is from a newer ImagingIndex.
+        case incompatibleSchema
+        /// A write was refused (constraint) for this instance only.
+        case rejected
+        /// The index is shutting down.
+        case shuttingDown
+    }
+
+    public let code: Code
+    public let message: String
+    public let underlying: (any Error & Sendable)?
+
+    public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        if let underlying { return "\(message) (\(underlying))" }
+        return message
+    }
+}

@@ -1,0 +1,45 @@
+/// Where a stored instance's file is and under which policy its row was made (for reindex).
+public struct InstanceLocation: Sendable, Hashable {
+    public var id: Int64
+    public var sopInstanceUID: String
+    public var path: String
+    public var policy: String
+    public init(id: Int64, sopInstanceUID: String, path: String, policy: String) {
+        self.id = id
+        self.sopInstanceUID = sopInstanceUID
+        self.path = path
+        self.policy = policy
+    }
+}
+
+/// The index: patients, studies, series and instances. Implementations (SQLite, PostgreSQL)
+/// pass the same test suite. Every call is blocking: call it off Swift's cooperative pool.
+public protocol IndexStore: Sendable {
+    /// Records a batch of instances in ONE transaction (each in its own savepoint, so one
+    /// refused instance does not undo the others). Returns when committed and durable.
+    func commit(_ writes: [InstanceWrite]) throws(IndexError) -> [Result<InstanceWriteResult, IndexError>]
+
+    /// The row of one instance, if indexed.
+    func instance(sopInstanceUID: String) throws(IndexError) -> InstanceRecord?
+
+    /// Matches of a query, in the query's order (default: by level key, oldest first).
+    func query(_ query: IndexQuery) throws(IndexError) -> [QueryMatch]
+
+    /// How many entities of the query's level match (ignores limit and offset).
+    func count(_ query: IndexQuery) throws(IndexError) -> Int
+
+    /// Deletes instances (and series, studies, patients left empty). Returns how many went.
+    func removeInstances(ids: [Int64]) throws(IndexError) -> Int
+
+    /// Instances in id order after `afterID`, at most `limit` of them.
+    func instanceLocations(afterID: Int64, limit: Int) throws(IndexError) -> [InstanceLocation]
+
+    /// Instances whose file path starts with `pathPrefix` (a store folder such as `objects/ab/cd/`).
+    func instanceLocations(pathPrefix: String) throws(IndexError) -> [InstanceLocation]
+
+    func statistics(currentPolicy: String) throws(IndexError) -> IndexStatistics
+
+    /// Resumable jobs keep a small state here (e.g. the last folder a reindex finished).
+    func jobState(_ name: String) throws(IndexError) -> String?
+    func setJobState(_ name: String, _ value: String?) throws(IndexError)
+}

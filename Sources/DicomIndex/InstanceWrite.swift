@@ -1,0 +1,43 @@
+import Foundation
+import DicomCore
+
+/// What the ingest pipeline asks the index to record for one durably stored instance.
+public struct InstanceWrite: Sendable {
+    public enum Mode: Sendable {
+        /// Insert; if the SOP Instance UID is already indexed, leave the row as it is.
+        case insertIfAbsent
+        /// Insert or replace the instance's row (and refresh its parents).
+        case upsert
+    }
+
+    public var metadata: InstanceMetadata
+    public var path: String
+    public var fileSize: Int64
+    public var checksum: String
+    public var receivedAt: Date
+    public var sourceAETitle: String?
+    public var origin: String
+    public var policy: String
+    public var mode: Mode
+
+    public init(metadata: InstanceMetadata, path: String, fileSize: Int64, checksum: String, receivedAt: Date,
+                sourceAETitle: String?, origin: String, policy: String, mode: Mode) {
+        self.metadata = metadata
+        self.path = path
+        self.fileSize = fileSize
+        self.checksum = checksum
+        self.receivedAt = receivedAt
+        self.sourceAETitle = sourceAETitle
+        self.origin = origin
+        self.policy = policy
+        self.mode = mode
+    }
+}
+
+/// The outcome of one `InstanceWrite` once its transaction committed.
+public enum InstanceWriteResult: Sendable, Hashable {
+    case inserted(id: Int64)
+    case updated(id: Int64)
+    /// `insertIfAbsent` found the SOP Instance UID already indexed (with this file path).
+    case alreadyPresent(id: Int64, path: String)
+}

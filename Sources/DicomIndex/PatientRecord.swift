@@ -1,0 +1,30 @@
+import DicomCore
+
+/// A local patient record, keyed by (PatientID, IssuerOfPatientID).
+public struct PatientRecord: Sendable, Hashable, Codable {
+    public var id: Int64
+    public var patientID: String
+    public var issuerOfPatientID: String
+    public var patientName: String?
+    public var birthDate: String?
+    public var sex: String?
+    public var otherPatientIDs: [InstanceMetadata.OtherPatientID]
+    public var numberOfStudies: Int
+    public var numberOfSeries: Int
+    public var numberOfInstances: Int
+
+    public init(id: Int64, patientID: String, issuerOfPatientID: String, patientName: String?, birthDate: String?,
+                sex: String?, otherPatientIDs: [InstanceMetadata.OtherPatientID] = [], numberOfStudies: Int = 0,
+                numberOfSeries: Int = 0, numberOfInstances: Int = 0) {
+        self.id = id
+        self.patientID = patientID
+        self.issuerOfPatientID = issuerOfPatientID
+        self.patientName = patientName
+        self.birthDate = birthDate
+        self.sex = sex
+        self.otherPatientIDs = otherPatientIDs
+        self.numberOfStudies = numberOfStudies
+        self.numberOfSeries = numberOfSeries
+        self.numberOfInstances = numberOfInstances
+    }
+}

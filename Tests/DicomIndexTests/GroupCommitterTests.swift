@@ -1,0 +1,96 @@
+import Foundation
+import Synchronization
+import Testing
+import DicomCore
+@testable import DicomIndex
+
+/// An in-memory store that records the batches it was given.
+final class RecordingStore: IndexStore {
+    let batches = Mutex<[[String]]>([])
+    let failSOP: String?
+    let failWholeBatch: Bool
+    let delay: TimeInterval
+
+    init(failSOP: String? = nil, failWholeBatch: Bool = false, delay: TimeInterval = 0.005) {
+        self.failSOP = failSOP
+        self.failWholeBatch = failWholeBatch
+        self.delay = delay
+    }
+
+    func commit(_ writes: [InstanceWrite]) throws(IndexError) -> [Result<InstanceWriteResult, IndexError>] {
+        Thread.sleep(forTimeInterval: delay)  // a commit takes time: later writes queue up meanwhile
+        batches.withLock { $0.append(writes.map(\.metadata.instance.sopInstanceUID)) }
+        if failWholeBatch { throw IndexError(.unavailable, "disk I/O error") }
+        return writes.enumerated().map { i, w in
+            w.metadata.instance.sopInstanceUID == failSOP ? .failure(IndexError(.rejected, "refused"))
+                : .success(.inserted(id: Int64(i + 1)))
+        }
+    }
+    func instance(sopInstanceUID: String) throws(IndexError) -> InstanceRecord? { nil }
+    func query(_ query: IndexQuery) throws(IndexError) -> [QueryMatch] { [] }
+    func count(_ query: IndexQuery) throws(IndexError) -> Int { 0 }
+    func removeInstances(ids: [Int64]) throws(IndexError) -> Int { 0 }
+    func instanceLocations(afterID: Int64, limit: Int) throws(IndexError) -> [InstanceLocation] { [] }
+    func instanceLocations(pathPrefix: String) throws(IndexError) -> [InstanceLocation] { [] }
+    func statistics(currentPolicy: String) throws(IndexError) -> IndexStatistics {
+        IndexStatistics(patients: 0, studies: 0, series: 0, instances: 0, bytes: 0, byModality: [], byHospital: [], staleInstances: 0)
+    }
+    func jobState(_ name: String) throws(IndexError) -> String? { nil }
+    func setJobState(_ name: String, _ value: String?) throws(IndexError) {}
+}
+
+func write(_ sop: String) -> InstanceWrite {
+    var m = InstanceMetadata()
+    m.instance.sopInstanceUID = sop
+    return InstanceWrite(metadata: m, path: "p/\(sop)", fileSize: 1, checksum: "c", receivedAt: Date(), sourceAETitle: nil,
+                         origin: "test", policy: "1", mode: .insertIfAbsent)
+}
+
+@Suite struct GroupCommitterTests {
+    @Test func concurrentWritesShareTransactionsAndEachGetsItsOwnResult() {
+        let store = RecordingStore()
+        let committer = GroupCommitter(store: store, maxBatch: 64)
+        let results = Mutex<[String: Bool]>([:])
+        DispatchQueue.concurrentPerform(iterations: 200) { i in
+            let ok = (try? committer.submit(write("1.2.\(i)"))) != nil
+            results.withLock { $0["1.2.\(i)"] = ok }
+        }
+        committer.shutdown()
+        let batches = store.batches.withLock { $0 }
+        #expect(results.withLock { $0.count } == 200)
+        #expect(results.withLock { $0.values.allSatisfy { $0 } })
+        #expect(batches.flatMap { $0 }.count == 200)
+        #expect(Set(batches.flatMap { $0 }).count == 200)
+        #expect(batches.allSatisfy { $0.count <= 64 })
+        // With commits taking 5 ms and many writers, several writes share a transaction.
+        #expect(batches.count < 200)
+    }
+
+    @Test func oneRefusedWriteFailsAloneAndAFailedCommitFailsItsBatch() {
+        let store = RecordingStore(failSOP: "1.2.7")
+        let committer = GroupCommitter(store: store)
+        #expect(throws: IndexError.self) { try committer.submit(write("1.2.7")) }
+        #expect((try? committer.submit(write("1.2.8"))) != nil)
+        committer.shutdown()
+
+        let broken = GroupCommitter(store: RecordingStore(failWholeBatch: true))
+        do {
+            _ = try broken.submit(write("1.2.9"))
+            Issue.record("a failed commit reported success")
+        } catch {
+            #expect(error.code == .unavailable)
+        }
+        broken.shutdown()
+    }
+
+    @Test func submitAfterShutdownIsRefused() {
+        let committer = GroupCommitter(store: RecordingStore())
+        committer.shutdown()
+        do {
+            _ = try committer.submit(write("1.2.10"))
+            Issue.record("accepted after shutdown")
+        } catch {
+            #expect(error.code == .shuttingDown)
+        }
+    }
+}
