@@ -1,0 +1,124 @@
+import GRDB
+
+extension SQLiteIndexStore {
+    /// Named migrations, applied in order; never edit one that has shipped, add a new one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+
+        migrator.registerMigration("v1-initial-schema") { db in
+            try db.execute(sql: """
+                CREATE TABLE patient (
+                    id INTEGER PRIMARY KEY,
+                    patient_id TEXT NOT NULL,
+                    issuer TEXT NOT NULL DEFAULT '',
+                    name TEXT, name_ci TEXT, name_fold TEXT,
+                    birth_date TEXT, sex TEXT,
+                    other_ids TEXT,
+                    policy TEXT NOT NULL,
+                    UNIQUE (patient_id, issuer)
+                );
+                CREATE INDEX patient_name ON patient(name);
+                CREATE INDEX patient_name_ci ON patient(name_ci);
+                CREATE INDEX patient_name_fold ON patient(name_fold);
+                CREATE INDEX patient_birth_date ON patient(birth_date);
+                CREATE INDEX patient_sex ON patient(sex);
+                CREATE INDEX patient_issuer ON patient(issuer);
+
+                CREATE TABLE patient_other_id (
+                    patient_ref INTEGER NOT NULL REFERENCES patient(id) ON DELETE CASCADE,
+                    other_id TEXT NOT NULL,
+                    issuer TEXT NOT NULL DEFAULT '',
+                    type TEXT,
+                    PRIMARY KEY (patient_ref, other_id, issuer)
+                );
+                CREATE INDEX patient_other_id_value ON patient_other_id(other_id, issuer);
+
+                CREATE TABLE study (
+                    id INTEGER PRIMARY KEY,
+                    patient_ref INTEGER NOT NULL REFERENCES patient(id) ON DELETE CASCADE,
+                    study_uid TEXT NOT NULL UNIQUE,
+                    study_date TEXT, study_time TEXT, study_time_key TEXT,
+                    accession TEXT, accession_issuer TEXT, study_id TEXT, description TEXT,
+                    referring TEXT, referring_ci TEXT, referring_fold TEXT,
+                    institution TEXT, source_ae TEXT,
+                    modalities TEXT,
+                    num_series INTEGER NOT NULL DEFAULT 0,
+                    num_instances INTEGER NOT NULL DEFAULT 0,
+                    policy TEXT NOT NULL
+                );
+                CREATE INDEX study_patient ON study(patient_ref);
+                CREATE INDEX study_date ON study(study_date);
+                CREATE INDEX study_time_key ON study(study_time_key);
+                CREATE INDEX study_accession ON study(accession);
+                CREATE INDEX study_study_id ON study(study_id);
+                CREATE INDEX study_description ON study(description);
+                CREATE INDEX study_referring ON study(referring);
+                CREATE INDEX study_referring_ci ON study(referring_ci);
+                CREATE INDEX study_referring_fold ON study(referring_fold);
+                CREATE INDEX study_institution ON study(institution);
+                CREATE INDEX study_source_ae ON study(source_ae);
+
+                CREATE TABLE series (
+                    id INTEGER PRIMARY KEY,
+                    study_ref INTEGER NOT NULL REFERENCES study(id) ON DELETE CASCADE,
+                    series_uid TEXT NOT NULL UNIQUE,
+                    modality TEXT, series_number INTEGER, description TEXT, body_part TEXT,
+                    series_date TEXT, series_time TEXT, series_time_key TEXT,
+                    num_instances INTEGER NOT NULL DEFAULT 0,
+                    policy TEXT NOT NULL
+                );
+                CREATE INDEX series_study ON series(study_ref);
+                CREATE INDEX series_modality ON series(modality);
+                CREATE INDEX series_number ON series(series_number);
+                CREATE INDEX series_description ON series(description);
+                CREATE INDEX series_body_part ON series(body_part);
+                CREATE INDEX series_date ON series(series_date);
+                CREATE INDEX series_time_key ON series(series_time_key);
+
+                CREATE TABLE instance (
+                    id INTEGER PRIMARY KEY,
+                    series_ref INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,
+                    sop_uid TEXT NOT NULL UNIQUE,
+                    sop_class_uid TEXT NOT NULL,
+                    instance_number INTEGER,
+                    transfer_syntax TEXT NOT NULL,
+                    rows INTEGER, columns INTEGER, frames INTEGER, photometric TEXT,
+                    file_size INTEGER NOT NULL,
+                    path TEXT NOT NULL,
+                    checksum TEXT NOT NULL,
+                    received_at REAL NOT NULL,
+                    source_ae TEXT,
+                    origin TEXT NOT NULL,
+                    policy TEXT NOT NULL
+                );
+                CREATE INDEX instance_series ON instance(series_ref);
+                CREATE INDEX instance_sop_class ON instance(sop_class_uid);
+                CREATE INDEX instance_number ON instance(instance_number);
+                CREATE INDEX instance_transfer_syntax ON instance(transfer_syntax);
+                CREATE INDEX instance_photometric ON instance(photometric);
+                CREATE INDEX instance_policy ON instance(policy);
+                """)
+        }
+
+        migrator.registerMigration("v2-extra-tags-and-jobs") { db in
+            try db.execute(sql: """
+                CREATE TABLE instance_extra (
+                    instance_ref INTEGER NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
+                    tag TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (instance_ref, tag)
+                );
+                CREATE INDEX instance_extra_value ON instance_extra(tag, value);
+
+                CREATE INDEX instance_path ON instance(path);
+
+                CREATE TABLE job_state (
+                    name TEXT PRIMARY KEY,
+                    value TEXT NOT NULL,
+                    updated_at REAL NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import DicomCore
+import DicomIndex
+
+extension SQLiteIndexStore {
+    public func query(_ query: IndexQuery) throws(IndexError) -> [QueryMatch] {
+        let sql = try SQLQueryBuilder(query: query).select()
+        return try read { db in
+            try Row.fetchAll(db, sql: sql.text, arguments: StatementArguments(sql.arguments)).map { row in
+                Self.decodeMatch(row, level: query.level)
+            }
+        }
+    }
+
+    public func count(_ query: IndexQuery) throws(IndexError) -> Int {
+        let sql = try SQLQueryBuilder(query: query).count()
+        return try read { db in try Int.fetchOne(db, sql: sql.text, arguments: StatementArguments(sql.arguments)) ?? 0 }
+    }
+
+    public func instance(sopInstanceUID: String) throws(IndexError) -> InstanceRecord? {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(SQLQueryBuilder.instanceColumns) FROM instance i WHERE i.sop_uid = ?",
+                                             arguments: [sopInstanceUID]) else { return nil }
+            var record = Self.decodeInstance(row)
+            record.extra = try Self.extras(of: record.id, db: db)
+            return record
+        }
+    }
+
+    public func instanceLocations(afterID: Int64, limit: Int) throws(IndexError) -> [InstanceLocation] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, sop_uid, path, policy FROM instance WHERE id > ? ORDER BY id LIMIT ?",
+                             arguments: [afterID, limit]).map {
+                InstanceLocation(id: $0["id"], sopInstanceUID: $0["sop_uid"], path: $0["path"], policy: $0["policy"])
+            }
+        }
+    }
+
+    public func instanceLocations(pathPrefix: String) throws(IndexError) -> [InstanceLocation] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, sop_uid, path, policy FROM instance WHERE path >= ? AND path < ? ORDER BY path",
+                             arguments: [pathPrefix, pathPrefix + "\u{10FFFF}"]).map {
+                InstanceLocation(id: $0["id"], sopInstanceUID: $0["sop_uid"], path: $0["path"], policy: $0["policy"])
+            }
+        }
+    }
+
+    public func statistics(currentPolicy: String) throws(IndexError) -> IndexStatistics {
+        try read { db in
+            let totals = try Row.fetchOne(db, sql: """
+                SELECT (SELECT count(*) FROM patient) AS patients, (SELECT count(*) FROM study) AS studies,
+                       (SELECT count(*) FROM series) AS series, (SELECT count(*) FROM instance) AS instances,
+                       (SELECT COALESCE(sum(file_size), 0) FROM instance) AS bytes,
+                       (SELECT count(*) FROM instance WHERE policy <> ?) AS stale
+                """, arguments: [currentPolicy])!
+            func buckets(_ key: String) throws -> [IndexStatistics.Bucket] {
+                try Row.fetchAll(db, sql: """
+                    SELECT \(key) AS k, count(DISTINCT s.id) AS studies, count(DISTINCT se.id) AS series,
+                           count(i.id) AS instances, COALESCE(sum(i.file_size), 0) AS bytes
+                    FROM study s JOIN series se ON se.study_ref = s.id JOIN instance i ON i.series_ref = se.id
+                    GROUP BY k ORDER BY instances DESC, k
+                    """).map {
+                    IndexStatistics.Bucket(key: $0["k"], studies: $0["studies"], series: $0["series"],
+                                           instances: $0["instances"], bytes: $0["bytes"])
+                }
+            }
+            return IndexStatistics(
+                patients: totals["patients"], studies: totals["studies"], series: totals["series"],
+                instances: totals["instances"], bytes: totals["bytes"],
+                byModality: try buckets("COALESCE(NULLIF(se.modality, ''), '(none)')"),
+                byHospital: try buckets("COALESCE(NULLIF(s.institution, ''), NULLIF(s.source_ae, ''), '(unknown)')"),
+                staleInstances: totals["stale"])
+        }
+    }
+
+    // MARK: decoding
+
+    static func extras(of instance: Int64, db: Database) throws -> [String: String] {
+        var extra: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT tag, value FROM instance_extra WHERE instance_ref = ?", arguments: [instance]) {
+            extra[row["tag"]] = row["value"]
+        }
+        return extra
+    }
+
+    static func decodeMatch(_ row: Row, level: QueryLevel) -> QueryMatch {
+        var match = QueryMatch(patient: decodePatient(row))
+        if level >= .study { match.study = decodeStudy(row) }
+        if level >= .series { match.series = decodeSeries(row) }
+        if level >= .instance { match.instance = decodeInstance(row) }
+        return match
+    }
+
+    static func decodePatient(_ row: Row) -> PatientRecord {
+        var others: [InstanceMetadata.OtherPatientID] = []
+        if let json: String = row["p_other_ids"], let decoded = try? JSONDecoder().decode(
+            [InstanceMetadata.OtherPatientID].self, from: Data(json.utf8)) {
+            others = decoded
+        }
+        return PatientRecord(id: row["p_id"], patientID: row["p_patient_id"], issuerOfPatientID: row["p_issuer"],
+                             patientName: row["p_name"], birthDate: row["p_birth_date"], sex: row["p_sex"],
+                             otherPatientIDs: others, numberOfStudies: row["p_nstudies"], numberOfSeries: row["p_nseries"],
+                             numberOfInstances: row["p_ninstances"])
+    }
+
+    static func decodeStudy(_ row: Row) -> StudyRecord {
+        let modalities: String? = row["s_modalities"]
+        return StudyRecord(id: row["s_id"], studyInstanceUID: row["s_study_uid"], studyDate: row["s_study_date"],
+                           studyTime: row["s_study_time"], accessionNumber: row["s_accession"],
+                           accessionNumberIssuer: row["s_accession_issuer"], studyID: row["s_study_id"],
+                           studyDescription: row["s_description"], referringPhysicianName: row["s_referring"],
+                           institutionName: row["s_institution"], sourceAETitle: row["s_source_ae"],
+                           modalitiesInStudy: modalities.map { $0.split(separator: "\\").map(String.init) } ?? [],
+                           numberOfSeries: row["s_num_series"], numberOfInstances: row["s_num_instances"])
+    }
+
+    static func decodeSeries(_ row: Row) -> SeriesRecord {
+        SeriesRecord(id: row["se_id"], seriesInstanceUID: row["se_series_uid"], modality: row["se_modality"],
+                     seriesNumber: row["se_series_number"], seriesDescription: row["se_description"],
+                     bodyPartExamined: row["se_body_part"], seriesDate: row["se_series_date"],
+                     seriesTime: row["se_series_time"], numberOfInstances: row["se_num_instances"])
+    }
+
+    static func decodeInstance(_ row: Row) -> InstanceRecord {
+        InstanceRecord(id: row["i_id"], sopInstanceUID: row["i_sop_uid"], sopClassUID: row["i_sop_class_uid"],
+                       instanceNumber: row["i_instance_number"], transferSyntaxUID: row["i_transfer_syntax"],
+                       rows: row["i_rows"], columns: row["i_columns"], numberOfFrames: row["i_frames"],
+                       photometricInterpretation: row["i_photometric"], fileSize: row["i_file_size"], path: row["i_path"],
+                       checksum: row["i_checksum"], receivedAt: Date(timeIntervalSince1970: row["i_received_at"]),
+                       sourceAETitle: row["i_source_ae"], origin: row["i_origin"], policy: row["i_policy"])
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import DicomIndex
+
+/// The embedded index: SQLite in WAL mode through GRDB's `DatabasePool` (one writer, many
+/// concurrent readers), `synchronous = FULL` so that a commit is durable when it returns.
+public final class SQLiteIndexStore: IndexStore {
+    let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    public convenience init(path: String) throws(IndexError) {
+        try self.init(path: path, migrateUpTo: nil)
+    }
+
+    /// `migrateUpTo` stops after the named migration (tests of upgrades from older databases).
+    init(path: String, migrateUpTo: String?) throws(IndexError) {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw IndexError(.unavailable, "cannot open the index database", underlying: error)
+        }
+        let migrator = SQLiteIndexStore.migrator
+        do {
+            let superseded = try pool.read { db in try migrator.hasBeenSuperseded(db) }
+            if superseded {
+                throw IndexError(.incompatibleSchema,
+                                 "the index database was made by a newer ImagingIndex (unknown migrations)")
+            }
+            if let migrateUpTo {
+                try migrator.migrate(pool, upTo: migrateUpTo)
+            } else {
+                try migrator.migrate(pool)
+            }
+        } catch let error as IndexError {
+            throw error
+        } catch {
+            throw IndexError(.unavailable, "cannot migrate the index database", underlying: error)
+        }
+    }
+
+    /// Names of the migrations applied to the database, in order.
+    public func appliedMigrations() throws(IndexError) -> [String] {
+        try read { db in try SQLiteIndexStore.migrator.appliedMigrations(db) }
+    }
+
+    func read<T>(_ body: @Sendable (Database) throws -> T) throws(IndexError) -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as IndexError {
+            throw error
+        } catch {
+            throw IndexError(.unavailable, "index read failed", underlying: error)
+        }
+    }
+
+    func write<T>(_ body: @Sendable (Database) throws -> T) throws(IndexError) -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as IndexError {
+            throw error
+        } catch {
+            throw IndexError(.unavailable, "index write failed", underlying: error)
+        }
+    }
+
+    public func jobState(_ name: String) throws(IndexError) -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT value FROM job_state WHERE name = ?", arguments: [name]) }
+    }
+
+    public func setJobState(_ name: String, _ value: String?) throws(IndexError) {
+        try write { db in
+            if let value {
+                try db.execute(sql: """
+                    INSERT INTO job_state(name, value, updated_at) VALUES (?, ?, ?)
+                    ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                    """, arguments: [name, value, Date().timeIntervalSince1970])
+            } else {
+                try db.execute(sql: "DELETE FROM job_state WHERE name = ?", arguments: [name])
+            }
+        }
+    }
+}

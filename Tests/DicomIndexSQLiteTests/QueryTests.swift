@@ -1,0 +1,170 @@
+import Foundation
+import Testing
+import DicomCore
+import DicomIndex
+@testable import DicomIndexSQLite
+
+@Suite struct QueryTests {
+    let fixture: Fixture
+
+    init() throws {
+        fixture = try Fixture()
+        try fixture.populate()
+    }
+
+    func studies(_ filters: [QueryAttribute: String], names: IndexQuery.NameMatching = .caseInsensitive) throws -> [String] {
+        try fixture.store.query(IndexQuery(level: .study, filters: filters, nameMatching: names))
+            .map { $0.study!.studyInstanceUID }.sorted()
+    }
+
+    @Test(arguments: [
+        // single value, universal, wildcard
+        ([QueryAttribute.patientID: "001085012345"], ["1.1"]),
+        ([.patientID: ""], ["1.1", "1.2", "1.3", "1.4"]),
+        ([.patientID: "*"], ["1.1", "1.2", "1.3", "1.4"]),
+        ([.patientID: "CR001234?"], ["1.2", "1.3"]),
+        ([.patientID: "*12345"], ["1.1", "1.2", "1.3"]),
+        ([.accessionNumber: "CR-7*"], ["1.2"]),
+        ([.studyDescription: "*gối"], ["1.3"]),
+        // (PatientID, issuer) keeps two hospitals' patients apart
+        ([.patientID: "CR0012345", .issuerOfPatientID: "CHORAY"], ["1.2"]),
+        ([.patientID: "CR0012345", .issuerOfPatientID: "VIETDUC"], ["1.3"]),
+        // UID lists
+        ([.studyInstanceUID: "1.1\\1.4"], ["1.1", "1.4"]),
+        ([.studyInstanceUID: "9.9"], []),
+        // dates and times
+        ([.studyDate: "20240315"], ["1.1"]),
+        ([.studyDate: "20240401-"], ["1.2", "1.3"]),
+        ([.studyDate: "-20231231"], ["1.4"]),
+        ([.studyDate: "20240301-20240430"], ["1.1", "1.2"]),
+        ([.studyTime: "14"], ["1.2"]),
+        ([.studyTime: "0800-0900"], ["1.1", "1.3"]),
+        ([.studyTime: "2200-"], ["1.4"]),
+        // lower-level attributes at study level: some series or instance matches
+        ([.modalitiesInStudy: "MR"], ["1.1"]),
+        ([.modalitiesInStudy: "C?"], ["1.1", "1.2"]),
+        ([.modality: "DX"], ["1.3"]),
+        ([.sopInstanceUID: "1.1.2.1"], ["1.1"]),
+        // combined
+        ([.patientName: "nguyen*", .studyDate: "20240401-"], ["1.2"]),
+        ([.patientName: "nguyen*", .studyDate: "20240501-"], []),
+        ([.institutionName: "Bệnh viện Chợ Rẫy"], ["1.2"]),
+    ])
+    func studyLevelMatching(filters: [QueryAttribute: String], expected: [String]) throws {
+        #expect(try studies(filters) == expected)
+    }
+
+    @Test func namesAreCaseInsensitiveAndCanFoldDiacritics() throws {
+        #expect(try studies([.patientName: "nguyễn^văn hùng"]) == ["1.1"])
+        #expect(try studies([.patientName: "NGUYEN^VAN*"]) == ["1.2"])
+        // folded: one person written two ways is found both ways
+        #expect(try studies([.patientName: "nguyen van"], names: .folded) == [])
+        #expect(try studies([.patientName: "nguyen van*"], names: .folded) == ["1.1", "1.2"])
+        #expect(try studies([.patientName: "nguyen van hung"], names: .folded) == ["1.1", "1.2"])
+        #expect(try studies([.patientName: "Hoang^Van Dat"], names: .folded) == ["1.3"])
+        // exact is DICOM's case-sensitive matching
+        #expect(try studies([.patientName: "nguyễn^văn hùng"], names: .exact) == [])
+        #expect(try studies([.patientName: "Nguyễn^Văn Hùng"], names: .exact) == ["1.1"])
+        // referring physician is a name too
+        #expect(try studies([.referringPhysicianName: "pham minh duc"], names: .folded).count == 4)
+    }
+
+    @Test func levelsReturnTheirEntitiesWithAncestorsAndCounts() throws {
+        let patients = try fixture.store.query(IndexQuery(level: .patient, filters: [.patientID: "001085012345"]))
+        #expect(patients.count == 1)
+        #expect(patients[0].patient.numberOfStudies == 1)
+        #expect(patients[0].patient.numberOfSeries == 2)
+        #expect(patients[0].patient.numberOfInstances == 3)
+        #expect(patients[0].study == nil)
+
+        let study = try #require(try fixture.store.query(IndexQuery(level: .study, filters: [.studyInstanceUID: "1.1"])).first?.study)
+        #expect(study.modalitiesInStudy == ["CT", "MR"])
+        #expect(study.numberOfSeries == 2)
+        #expect(study.numberOfInstances == 3)
+        #expect(study.sourceAETitle == "BACHMAI")
+
+        let series = try fixture.store.query(IndexQuery(level: .series, filters: [.studyInstanceUID: "1.1"],
+                                                        ordering: [.init(.seriesNumber, ascending: false)]))
+        #expect(series.map { $0.series!.seriesInstanceUID } == ["1.1.2", "1.1.1"])
+        #expect(series.map { $0.series!.numberOfInstances } == [1, 2])
+        #expect(series[0].study?.studyInstanceUID == "1.1")
+
+        let instances = try fixture.store.query(IndexQuery(level: .instance, filters: [.seriesInstanceUID: "1.1.1"],
+                                                           ordering: [.init(.instanceNumber)]))
+        #expect(instances.map { $0.instance!.sopInstanceUID } == ["1.1.1.1", "1.1.1.2"])
+        #expect(instances[0].instance?.rows == 128)
+        #expect(instances[0].series?.modality == "CT")
+    }
+
+    @Test func otherPatientIDsAreKept() throws {
+        let p = try #require(try fixture.store.query(IndexQuery(level: .patient, filters: [.issuerOfPatientID: "CHORAY"])).first)
+        #expect(p.patient.otherPatientIDs == [.init(id: "001085012345", issuer: "VN-CCCD", type: "TEXT")])
+    }
+
+    @Test func limitOffsetOrderingAndCount() throws {
+        let all = IndexQuery(level: .study, ordering: [.init(.studyDate, ascending: false)])
+        #expect(try fixture.store.query(all).map { $0.study!.studyInstanceUID } == ["1.3", "1.2", "1.1", "1.4"])
+        var page = all
+        page.limit = 2
+        page.offset = 1
+        #expect(try fixture.store.query(page).map { $0.study!.studyInstanceUID } == ["1.2", "1.1"])
+        #expect(try fixture.store.count(page) == 4)
+        page.offset = 10
+        #expect(try fixture.store.query(page).isEmpty)
+    }
+
+    @Test func extraTagsAreSearchable() throws {
+        let q = IndexQuery(level: .instance, extra: [DicomTag(0x0018, 0x0015): "NE*"])
+        #expect(try fixture.store.query(q).map { $0.instance!.sopInstanceUID } == ["1.1.1.2"])
+        let s = IndexQuery(level: .study, extra: [DicomTag(0x0018, 0x0015): "HEAD"])
+        #expect(try fixture.store.query(s).map { $0.study!.studyInstanceUID } == ["1.1"])
+        #expect(try fixture.store.instance(sopInstanceUID: "1.1.1.1")?.extra == ["00180015": "HEAD"])
+    }
+
+    @Test func badQueriesAreRefusedWithAReason() throws {
+        for (filters, text) in [([QueryAttribute.studyDate: "2024-13-01"], "studyDate"),
+                                ([.studyInstanceUID: "1.2.*"], "wildcards")] {
+            do {
+                _ = try fixture.store.query(IndexQuery(level: .study, filters: filters))
+                Issue.record("accepted \(filters)")
+            } catch {
+                #expect(error.code == .invalidQuery)
+                #expect(error.message.contains(text))
+            }
+        }
+    }
+
+    @Test func valuesAreBoundNotInterpolated() throws {
+        // SQL-looking input is only ever a value.
+        #expect(try studies([.patientID: "x' OR '1'='1"]) == [])
+        #expect(try studies([.patientName: "a[b]*"]) == [])
+        #expect(try fixture.store.count(IndexQuery(level: .study)) == 4)
+    }
+
+    @Test func everyFilteredColumnHasAnIndex() throws {
+        // The plan of a selective query uses an index, never a full scan of the big tables.
+        let plan = try fixture.store.pool.read { db in
+            try String.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT id FROM study WHERE study_date >= ? AND study_date <= ?",
+                                arguments: ["20240101", "20241231"])
+        }
+        let detail = try fixture.store.pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT id FROM patient WHERE name_fold >= ? AND name_fold < ? AND name_fold GLOB ?",
+                             arguments: ["nguyen", "nguyen\u{10FFFF}", "nguyen*"]).map { $0["detail"] as String }
+        }
+        _ = plan
+        #expect(detail.contains { $0.contains("USING") && $0.contains("INDEX") }, "\(detail)")
+        let columns = try fixture.store.pool.read { db -> [String] in
+            var indexed: [String] = []
+            for table in ["patient", "study", "series", "instance"] {
+                for index in try db.indexes(on: table) { indexed.append("\(table).\(index.columns[0])") }
+            }
+            return indexed
+        }
+        let filtered = ["patient.patient_id", "patient.name_ci", "patient.name_fold", "patient.birth_date", "study.study_date",
+                        "study.accession", "study.study_uid", "study.institution", "series.modality", "series.series_uid",
+                        "instance.sop_uid", "instance.series_ref", "instance.policy", "instance.path"]
+        for column in filtered { #expect(columns.contains(column), "no index on \(column)") }
+    }
+}
+
+import GRDB

@@ -1,0 +1,171 @@
+import Foundation
+import GRDB
+import Testing
+import DicomCore
+import DicomIndex
+@testable import DicomIndexSQLite
+
+@Suite struct WriteTests {
+    @Test func insertIfAbsentKeepsTheFirstRowAndUpsertReplacesIt() throws {
+        let f = try Fixture()
+        try f.populate()
+        var changed = Fixture.metadata(patient: "001085012345", issuer: "VN-CCCD", name: "Nguyễn^Văn Hùng", study: "1.1",
+                                       date: "20240315", series: "1.1.1", modality: "CT", sop: "1.1.1.1",
+                                       description: "changed")
+        let first = try f.store.commit([Fixture.write(changed)])
+        guard case .success(.alreadyPresent(_, let path)) = first[0] else {
+            Issue.record("expected alreadyPresent, got \(first)")
+            return
+        }
+        #expect(path == "objects/1.1.1.1.dcm")
+        #expect(try f.store.query(IndexQuery(level: .study, filters: [.studyInstanceUID: "1.1"]))[0].study?.studyDescription == "CT sọ não")
+
+        let second = try f.store.commit([Fixture.write(changed, mode: .upsert)])
+        guard case .success(.updated) = second[0] else { Issue.record("expected updated, got \(second)"); return }
+        #expect(try f.store.query(IndexQuery(level: .study, filters: [.studyInstanceUID: "1.1"]))[0].study?.studyDescription == "changed")
+        #expect(try f.store.count(IndexQuery(level: .instance)) == 6)
+
+        // Moving the instance to a new series of another study leaves no empty parents behind.
+        changed.study.studyInstanceUID = "1.9"
+        changed.series.seriesInstanceUID = "1.9.1"
+        _ = try f.store.commit([Fixture.write(changed, mode: .upsert)])
+        #expect(try f.store.count(IndexQuery(level: .instance)) == 6)
+        let study = try f.store.query(IndexQuery(level: .study, filters: [.studyInstanceUID: "1.1"]))[0].study!
+        #expect(study.numberOfInstances == 2)
+    }
+
+    @Test func aRefusedInstanceDoesNotUndoItsBatch() throws {
+        let f = try Fixture()
+        let good = Fixture.metadata(patient: "P", issuer: nil, name: "A^B", study: "2.1", date: "20240101", series: "2.1.1",
+                                    modality: "CT", sop: "2.1.1.1")
+        var bad = good
+        bad.instance.sopInstanceUID = "2.1.1.2"
+        bad.instance.sopClassUID = "1.2"
+        // The same SOP twice in one batch with insertIfAbsent: the second is reported, the first kept.
+        let results = try f.store.commit([Fixture.write(good), Fixture.write(bad), Fixture.write(good)])
+        #expect(results.count == 3)
+        guard case .success(.inserted) = results[0], case .success(.inserted) = results[1],
+              case .success(.alreadyPresent) = results[2] else {
+            Issue.record("\(results)")
+            return
+        }
+        #expect(try f.store.count(IndexQuery(level: .instance)) == 2)
+        #expect(try f.store.query(IndexQuery(level: .series))[0].series?.numberOfInstances == 2)
+    }
+
+    @Test func removingInstancesPrunesEmptyParents() throws {
+        let f = try Fixture()
+        try f.populate()
+        let ids = try f.store.instanceLocations(afterID: 0, limit: 100).filter { $0.sopInstanceUID.hasPrefix("1.1.") }.map(\.id)
+        #expect(ids.count == 3)
+        #expect(try f.store.removeInstances(ids: ids) == 3)
+        #expect(try f.store.count(IndexQuery(level: .study, filters: [.studyInstanceUID: "1.1"])) == 0)
+        #expect(try f.store.count(IndexQuery(level: .patient, filters: [.patientID: "001085012345"])) == 0)
+        #expect(try f.store.count(IndexQuery(level: .series)) == 3)
+        let stats = try f.store.statistics(currentPolicy: "1")
+        #expect(stats.instances == 3 && stats.studies == 3 && stats.patients == 3)
+    }
+
+    @Test func statisticsAndStalePolicies() throws {
+        let f = try Fixture()
+        try f.populate()
+        _ = try f.store.commit([Fixture.write(Fixture.metadata(
+            patient: "X", issuer: nil, name: "X", study: "3.1", date: "20240101", series: "3.1.1", modality: "CT", sop: "3.1.1.1"),
+            policy: "0")])
+        let stats = try f.store.statistics(currentPolicy: "1")
+        #expect(stats.instances == 7)
+        #expect(stats.staleInstances == 1)
+        #expect(stats.byModality.first { $0.key == "CT" }?.instances == 3)
+        #expect(stats.byHospital.first { $0.key == "Bệnh viện Bạch Mai" }?.studies == 3)
+        #expect(stats.bytes == 7000)
+    }
+
+    @Test func jobStateRoundTrips() throws {
+        let f = try Fixture()
+        #expect(try f.store.jobState("reindex") == nil)
+        try f.store.setJobState("reindex", "{\"a\":1}")
+        #expect(try f.store.jobState("reindex") == "{\"a\":1}")
+        try f.store.setJobState("reindex", nil)
+        #expect(try f.store.jobState("reindex") == nil)
+    }
+
+    @Test func concurrentReadersWhileWriting() throws {
+        let f = try Fixture()
+        let store = f.store
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for i in 0..<25 {
+                if worker % 2 == 0 {
+                    let m = Fixture.metadata(patient: "W\(worker)", issuer: nil, name: "W", study: "4.\(worker)", date: "20240101",
+                                             series: "4.\(worker).1", modality: "CT", sop: "4.\(worker).1.\(i)")
+                    _ = try? store.commit([Fixture.write(m)])
+                } else {
+                    _ = try? store.query(IndexQuery(level: .study))
+                }
+            }
+        }
+        #expect(try store.count(IndexQuery(level: .instance)) == 100)
+        #expect(try store.query(IndexQuery(level: .series)).allSatisfy { $0.series!.numberOfInstances == 25 })
+    }
+}
+
+@Suite struct MigrationTests {
+    @Test func emptyDatabaseGetsEveryMigrationInOrder() throws {
+        let f = try Fixture()
+        #expect(try f.store.appliedMigrations() == ["v1-initial-schema", "v2-extra-tags-and-jobs"])
+        let mode = try f.store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(mode == "wal")
+    }
+
+    @Test func olderDatabaseIsUpgradedAndKeepsItsRows() throws {
+        let old = try Fixture(migrateUpTo: "v1-initial-schema")
+        #expect(try old.store.appliedMigrations() == ["v1-initial-schema"])
+        // Rows written by the v1 schema (no extra-tag table yet), by plain SQL as an old version would.
+        try old.store.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO patient (id, patient_id, issuer, name, name_ci, name_fold, policy) VALUES (1, 'P1', '', 'Lê^Đức', 'lê đức', 'le duc', '0');
+                INSERT INTO study (id, patient_ref, study_uid, study_date, num_series, num_instances, policy) VALUES (1, 1, '5.1', '20200101', 1, 1, '0');
+                INSERT INTO series (id, study_ref, series_uid, modality, num_instances, policy) VALUES (1, 1, '5.1.1', 'CT', 1, '0');
+                INSERT INTO instance (series_ref, sop_uid, sop_class_uid, transfer_syntax, file_size, path, checksum, received_at, origin, policy)
+                VALUES (1, '5.1.1.1', '1.2', '1.2.840.10008.1.2', 10, 'objects/x.dcm', 'c', 0, 'import', '0');
+                """)
+        }
+        let path = old.store.path
+        let upgraded = try SQLiteIndexStore(path: path)
+        #expect(try upgraded.appliedMigrations() == ["v1-initial-schema", "v2-extra-tags-and-jobs"])
+        let match = try upgraded.query(IndexQuery(level: .study, filters: [.patientName: "le duc"], nameMatching: .folded))
+        #expect(match.map { $0.study!.studyInstanceUID } == ["5.1"])
+        #expect(try upgraded.statistics(currentPolicy: "1").staleInstances == 1)
+        try upgraded.setJobState("x", "y")
+        withExtendedLifetime(old) {}
+    }
+
+    @Test func aDatabaseFromANewerVersionIsRefused() throws {
+        let f = try Fixture()
+        try f.store.pool.write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")
+        }
+        do {
+            _ = try SQLiteIndexStore(path: f.store.path)
+            Issue.record("opened a database with unknown migrations")
+        } catch {
+            #expect(error.code == .incompatibleSchema)
+        }
+    }
+
+    @Test func aFileThatIsNotADatabaseIsAClearError() throws {
+        let dir = Fixture.tempFile()
+        try Data("this is not sqlite".utf8).write(to: URL(fileURLWithPath: dir))
+        do {
+            _ = try SQLiteIndexStore(path: dir)
+            Issue.record("opened garbage as an index")
+        } catch {
+            #expect(error.code == .unavailable)
+        }
+    }
+}
+
+extension Fixture {
+    static func tempFile() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("not-sqlite-\(UUID().uuidString).sqlite").path
+    }
+}
