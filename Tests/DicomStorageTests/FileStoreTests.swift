@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+import DicomTestSupport
+@testable import DicomStorage
+
+@Suite struct FileStoreTests {
+    @Test func layoutIsTwoLevelsOfSmallFoldersAndStable() {
+        let a = FileStore.relativePath(forSOPInstanceUID: "1.2.3.4")
+        #expect(a == FileStore.relativePath(forSOPInstanceUID: "1.2.3.4"))
+        #expect(a != FileStore.relativePath(forSOPInstanceUID: "1.2.3.5"))
+        let parts = a.split(separator: "/")
+        #expect(parts.count == 4)
+        #expect(parts[0] == "objects" && parts[1].count == 2 && parts[2].count == 2 && parts[3].hasSuffix(".dcm"))
+        // 10,000 UIDs spread over the leaf folders: none gets more than a handful.
+        var perLeaf: [String: Int] = [:]
+        for i in 0..<10_000 {
+            let p = FileStore.relativePath(forSOPInstanceUID: "1.2.826.0.1.3680043.10.\(i)").split(separator: "/")
+            perLeaf["\(p[1])/\(p[2])", default: 0] += 1
+        }
+        #expect(perLeaf.values.max()! < 10)
+    }
+
+    @Test func writesDurablyReadsBackAndReplacesInPlace() throws {
+        let dir = TemporaryDirectory()
+        let store = try FileStore(root: dir.url)
+        let first = try store.write(Data("first".utf8), sopInstanceUID: "1.2.3")
+        #expect(first.size == 5)
+        #expect(first.checksum == FileStore.sha256Hex(Data("first".utf8)))
+        #expect(first.checksum == "a7937b64b8caa58f03721bb6bacf5c78cb235febe0e70b1b84cd99541461a08e")
+        #expect(try store.read(relativePath: first.relativePath) == Data("first".utf8))
+        #expect(store.modificationDate(relativePath: first.relativePath) == first.modified)
+
+        let second = try store.write(Data("second copy".utf8), sopInstanceUID: "1.2.3")
+        #expect(second.relativePath == first.relativePath)
+        #expect(try store.read(relativePath: first.relativePath) == Data("second copy".utf8))
+        // No temporary files and exactly one stored file remain.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryRoot.path).isEmpty)
+        #expect(store.leafFolders().flatMap { store.files(inLeaf: $0) } == [first.relativePath])
+
+        try store.remove(relativePath: first.relativePath)
+        #expect(!store.exists(relativePath: first.relativePath))
+        try store.remove(relativePath: first.relativePath)  // already gone: not an error
+    }
+
+    @Test func leftoverTemporaryFilesAreCleanedUp() throws {
+        let dir = TemporaryDirectory()
+        let store = try FileStore(root: dir.url)
+        try Data("half".utf8).write(to: store.temporaryRoot.appendingPathComponent("crash.partial"))
+        #expect(store.removeTemporaryFiles() == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryRoot.path).isEmpty)
+    }
+
+    @Test func unwritableStoreIsAClearIOError() throws {
+        let dir = TemporaryDirectory()
+        let store = try FileStore(root: dir.url)
+        // A file where the temporary folder should be: creating the temp file fails.
+        try FileManager.default.removeItem(at: store.temporaryRoot)
+        try Data().write(to: store.temporaryRoot)
+        do {
+            _ = try store.write(Data("x".utf8), sopInstanceUID: "1.2.4")
+            Issue.record("write succeeded without a temporary folder")
+        } catch {
+            #expect(error.code == .io)
+            #expect(!error.message.isEmpty)
+        }
+        #expect(!store.exists(relativePath: FileStore.relativePath(forSOPInstanceUID: "1.2.4")))
+    }
+
+    /// A real full disk: a 256 KiB tmpfs. Needs root (mount), as CI and the dev machines have.
+    @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+    func fullDiskIsOutOfSpaceAndLeavesNothingHalfWritten() throws {
+        let dir = TemporaryDirectory("full-disk")
+        let mountPoint = dir.url.path
+        let mount = try ProcessRunner.run(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint])
+        try #require(mount.status == 0, "mount failed: \(mount.stderr)")
+        defer { _ = try? ProcessRunner.run(URL(fileURLWithPath: "/bin/umount"), [mountPoint]) }
+
+        let store = try FileStore(root: dir.url)
+        let small = try store.write(Data(repeating: 1, count: 10_000), sopInstanceUID: "1.9.1")
+        do {
+            _ = try store.write(Data(repeating: 2, count: 1_000_000), sopInstanceUID: "1.9.2")
+            Issue.record("a 1 MB write into a 256 KB disk succeeded")
+        } catch {
+            #expect(error.code == .outOfSpace, "\(error)")
+        }
+        #expect(!store.exists(relativePath: FileStore.relativePath(forSOPInstanceUID: "1.9.2")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryRoot.path).isEmpty)
+        #expect(try store.read(relativePath: small.relativePath).count == 10_000)
+    }
+}
