@@ -1,0 +1,34 @@
+/// The one error type of the application layer. Messages name files and codes, never patient data.
+public struct ImagingIndexError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Codable {
+        /// Not a DICOM file at all (text, image, random bytes, empty).
+        case notDicom
+        /// DICOM, but malformed, truncated, or missing an identifying attribute.
+        case corrupt
+        /// The disk is full.
+        case outOfSpace
+        /// The index could not record the instance.
+        case indexUnavailable
+        /// A second copy of a SOP instance under the `reject` duplicate policy.
+        case duplicateRejected
+        /// Reading the input or writing the store failed.
+        case io
+        /// The configuration file or an option is wrong.
+        case configuration
+    }
+
+    public let code: Code
+    public let message: String
+    public let underlying: (any Error & Sendable)?
+
+    public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+    }
+
+    /// Bad input (the sender's problem) rather than a failure of ImagingIndex.
+    public var isBadInput: Bool { code == .notDicom || code == .corrupt || code == .duplicateRejected }
+
+    public var description: String { message }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import Logging
+import Synchronization
+import DicomCore
+import DcmtkBridge
+import DicomIndex
+import DicomStorage
+
+/// The one way instances enter ImagingIndex — network, HTTP, import and reindex alike:
+/// parse → check → store the file durably → commit its index rows (group commit) → report.
+/// A caller hears "stored" only after both the file and its rows are durable.
+///
+/// Blocking: call from worker or DCMTK threads, never from Swift's cooperative pool.
+public final class IngestPipeline: Sendable {
+    public enum Origin: String, Sendable {
+        case importFile = "import"
+        case dimse
+        case stow
+        case reindex
+    }
+
+    public enum Outcome: Sendable, Hashable {
+        case stored(sopInstanceUID: String, bytes: Int64)
+        /// A second copy under `keepFirst`: nothing written.
+        case duplicate(sopInstanceUID: String)
+        /// A second copy under `replace`: stored in place of the first.
+        case replaced(sopInstanceUID: String, bytes: Int64)
+        /// Reindex: the row was made again from the stored file.
+        case reindexed(sopInstanceUID: String, bytes: Int64)
+    }
+
+    public struct Counters: Sendable, Hashable {
+        public var stored = 0
+        public var duplicates = 0
+        public var replaced = 0
+        public var failures = 0
+    }
+
+    public let store: FileStore
+    public let index: any IndexStore
+    public let policy: IndexingPolicy
+    public let duplicatePolicy: Configuration.DuplicatePolicy
+    private let committer: GroupCommitter
+    private let locks = KeyedLocks()
+    private let counters = Mutex(Counters())
+    private let logger: Logger
+
+    public init(store: FileStore, index: any IndexStore, policy: IndexingPolicy,
+                duplicatePolicy: Configuration.DuplicatePolicy, maxCommitBatch: Int = 512,
+                logger: Logger = Logger(label: "imaging-index.ingest")) {
+        self.store = store
+        self.index = index
+        self.policy = policy
+        self.duplicatePolicy = duplicatePolicy
+        self.committer = GroupCommitter(store: index, maxBatch: maxCommitBatch)
+        self.logger = logger
+    }
+
+    /// Commits what is queued and stops accepting instances.
+    public func shutdown() { committer.shutdown() }
+
+    public var statistics: Counters { counters.withLock { $0 } }
+    public var commitStatistics: (transactions: Int, largestBatch: Int) { committer.batchStatistics }
+
+    /// Ingests one DICOM object held in memory. `source` names it in errors and logs (a path
+    /// or an association id, never patient data).
+    public func ingest(_ data: Data, origin: Origin, sourceAETitle: String? = nil,
+                       source: String) throws(ImagingIndexError) -> Outcome {
+        do {
+            return try ingestUnchecked(data, origin: origin, sourceAETitle: sourceAETitle, source: source)
+        } catch {
+            if !error.isBadInput { counters.withLock { $0.failures += 1 } }
+            throw error
+        }
+    }
+
+    private func ingestUnchecked(_ data: Data, origin: Origin, sourceAETitle: String?,
+                                 source: String) throws(ImagingIndexError) -> Outcome {
+        let file = try parse(data, source: source)
+        let metadata = try extract(file, source: source, looksLikePart10: IngestPipeline.hasPart10Preamble(data))
+        let sop = metadata.instance.sopInstanceUID
+        let sendingAE = sourceAETitle ?? metadata.instance.sourceApplicationEntityTitle
+
+        // Objects without a Part 10 header are stored as proper Part 10 files.
+        var bytes = data
+        if !file.hasPart10Header {
+            do {
+                bytes = try DicomFile(data: data, options: [.keepOriginalCharacterSet], source: source).part10Data()
+            } catch {
+                throw ImagingIndexError(.corrupt, "\(source): cannot be rewritten as a Part 10 file: \(error.message)", underlying: error)
+            }
+        }
+
+        return try locks.withLock(sop) { () throws(ImagingIndexError) -> Outcome in
+            let existing: InstanceRecord?
+            do throws(IndexError) {
+                existing = try index.instance(sopInstanceUID: sop)
+            } catch {
+                throw ImagingIndexError(.indexUnavailable, "\(source): the index cannot be read: \(error.message)", underlying: error)
+            }
+            if existing != nil {
+                switch duplicatePolicy {
+                case .keepFirst:
+                    counters.withLock { $0.duplicates += 1 }
+                    logger.notice("duplicate SOP instance: first copy kept",
+                                  metadata: ["dicom.sop_instance_uid": "\(sop)", "ingest.source": "\(source)"])
+                    return .duplicate(sopInstanceUID: sop)
+                case .reject:
+                    throw ImagingIndexError(.duplicateRejected, "\(source): SOP instance \(sop) is already stored")
+                case .replace:
+                    break
+                }
+            }
+            let stored: StoredFile
+            do throws(StorageError) {
+                stored = try store.write(bytes, sopInstanceUID: sop)
+            } catch {
+                let code: ImagingIndexError.Code = error.code == .outOfSpace ? .outOfSpace : .io
+                throw ImagingIndexError(code, "\(source): cannot store the file: \(error.message)", underlying: error)
+            }
+            let write = InstanceWrite(metadata: metadata, path: stored.relativePath, fileSize: stored.size,
+                                      checksum: stored.checksum, receivedAt: stored.modified, sourceAETitle: sendingAE,
+                                      origin: origin.rawValue, policy: policy.fingerprint,
+                                      mode: existing == nil ? .insertIfAbsent : .upsert)
+            do throws(IndexError) {
+                _ = try committer.submit(write)
+            } catch {
+                if existing == nil { try? store.remove(relativePath: stored.relativePath) }
+                throw ImagingIndexError(.indexUnavailable, "\(source): the index could not record it: \(error.message)",
+                                        underlying: error)
+            }
+            if existing != nil {
+                counters.withLock { $0.replaced += 1 }
+                logger.notice("duplicate SOP instance: replaced", metadata: ["dicom.sop_instance_uid": "\(sop)"])
+                return .replaced(sopInstanceUID: sop, bytes: stored.size)
+            }
+            counters.withLock { $0.stored += 1 }
+            return .stored(sopInstanceUID: sop, bytes: stored.size)
+        }
+    }
+
+    /// Makes the index rows of a file already in the store again (reindex). Nothing is written
+    /// to the store; the row is inserted or replaced.
+    public func reindexStoredFile(relativePath: String) throws(ImagingIndexError) -> Outcome {
+        let data: Data
+        do {
+            data = try store.read(relativePath: relativePath)
+        } catch {
+            throw ImagingIndexError(.io, "\(relativePath): \(error.message)", underlying: error)
+        }
+        let file = try parse(data, source: relativePath)
+        let metadata = try extract(file, source: relativePath, looksLikePart10: IngestPipeline.hasPart10Preamble(data))
+        let checksum = FileStore.sha256Hex(data)
+        let write = InstanceWrite(metadata: metadata, path: relativePath, fileSize: Int64(data.count), checksum: checksum,
+                                  receivedAt: store.modificationDate(relativePath: relativePath) ?? Date(),
+                                  sourceAETitle: metadata.instance.sourceApplicationEntityTitle, origin: Origin.reindex.rawValue,
+                                  policy: policy.fingerprint, mode: .upsert)
+        do {
+            _ = try committer.submit(write)
+        } catch {
+            throw ImagingIndexError(.indexUnavailable, "\(relativePath): the index could not record it: \(error.message)",
+                                    underlying: error)
+        }
+        return .reindexed(sopInstanceUID: metadata.instance.sopInstanceUID, bytes: Int64(data.count))
+    }
+
+    private func parse(_ data: Data, source: String) throws(ImagingIndexError) -> DicomFile {
+        guard !data.isEmpty else { throw ImagingIndexError(.notDicom, "\(source): empty file") }
+        do {
+            return try DicomFile(data: data, options: [.skipPixelData], source: source)
+        } catch {
+            // A file with the DICM marker that fails to parse is damaged DICOM; anything else is not DICOM.
+            if IngestPipeline.hasPart10Preamble(data) {
+                throw ImagingIndexError(.corrupt, "\(source): malformed or truncated DICOM (\(error.message))", underlying: error)
+            }
+            throw ImagingIndexError(.notDicom, "\(source): not a DICOM file (\(error.message))", underlying: error)
+        }
+    }
+
+    private func extract(_ file: DicomFile, source: String, looksLikePart10: Bool) throws(ImagingIndexError) -> InstanceMetadata {
+        do {
+            let metadata = try file.metadata(extraTags: policy.extraTags)
+            if let warning = file.characterSetWarning {
+                logger.warning("character set not converted to UTF-8; text kept as encoded",
+                               metadata: ["ingest.source": "\(source)", "dcmtk.warning": "\(warning)"])
+            }
+            return metadata
+        } catch {
+            throw ImagingIndexError(.corrupt, "\(source): \(error.message)", underlying: error)
+        }
+    }
+
+    static func hasPart10Preamble(_ data: Data) -> Bool {
+        guard data.count >= 132 else { return false }
+        let start = data.startIndex + 128
+        return data[start] == 0x44 && data[start + 1] == 0x49 && data[start + 2] == 0x43 && data[start + 3] == 0x4D
+    }
+}

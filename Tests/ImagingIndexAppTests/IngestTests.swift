@@ -1,0 +1,172 @@
+import Foundation
+import Testing
+import DicomCore
+import DicomIndex
+import DicomStorage
+import DicomTestSupport
+@testable import ImagingIndexApp
+
+/// A node on a fresh data directory.
+struct TestNode {
+    let dir = TemporaryDirectory("node")
+    let node: ImagingIndexNode
+
+    init(_ configure: (inout Configuration) -> Void = { _ in }) throws {
+        var configuration = Configuration(dataDirectory: dir.url)
+        configure(&configuration)
+        node = try ImagingIndexNode(configuration: configuration)
+    }
+
+    func reopen(_ configure: (inout Configuration) -> Void = { _ in }) throws -> ImagingIndexNode {
+        node.shutdown()
+        var configuration = Configuration(dataDirectory: dir.url)
+        configure(&configuration)
+        return try ImagingIndexNode(configuration: configuration)
+    }
+
+    func storedFiles() -> [String] {
+        node.store.leafFolders().flatMap { node.store.files(inLeaf: $0) }.sorted()
+    }
+
+    func instanceCount() throws -> Int { try node.index.count(IndexQuery(level: .instance)) }
+}
+
+func corpusData(_ path: String) throws -> Data { try Data(contentsOf: TestImages.url(path)) }
+
+@Suite struct IngestTests {
+    @Test func storedInstanceIsDurableIndexedAndReadable() throws {
+        let t = try TestNode()
+        defer { t.node.shutdown() }
+        let data = try corpusData("bachmai/ct-head-1.dcm")
+        let outcome = try t.node.pipeline.ingest(data, origin: .dimse, sourceAETitle: "BACHMAI", source: "test")
+        #expect(outcome == .stored(sopInstanceUID: "1.2.826.0.1.3680043.10.1337.3.1", bytes: Int64(data.count)))
+        let record = try #require(try t.node.index.instance(sopInstanceUID: "1.2.826.0.1.3680043.10.1337.3.1"))
+        #expect(record.origin == "dimse")
+        #expect(record.sourceAETitle == "BACHMAI")
+        #expect(record.checksum == FileStore.sha256Hex(data))
+        #expect(record.fileSize == Int64(data.count))
+        // The stored file is byte for byte what was received.
+        #expect(try t.node.store.read(relativePath: record.path) == data)
+        #expect(try t.node.store.checksum(relativePath: record.path) == record.checksum)
+    }
+
+    @Test func importOfTheCorpusWithJunkMixedIn() throws {
+        let t = try TestNode()
+        defer { t.node.shutdown() }
+        let summary = ImportJob(node: t.node, paths: [TestImages.root.path], progress: .silent).run()
+        let manifest = TestImages.manifest
+        #expect(summary.imported == manifest.files.count)
+        #expect(summary.duplicates == manifest.duplicates.count)
+        // bad/ plus the two text files of the corpus (README.md, expected.json).
+        #expect(summary.notDicom == manifest.bad.filter { $0.category == "notDicom" }.count + 2)
+        #expect(summary.corrupt == manifest.bad.filter { $0.category == "corrupt" }.count)
+        #expect(summary.failed == 0)
+        for bad in manifest.bad {
+            let problem = summary.problems.first { $0.file.hasSuffix(bad.path) }
+            #expect(problem?.category == bad.category, "\(bad.path)")
+            #expect(problem?.reason.isEmpty == false)
+        }
+        #expect(try t.instanceCount() == manifest.files.count)
+        #expect(t.storedFiles().count == manifest.files.count)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: t.node.store.temporaryRoot.path).isEmpty)
+
+        // Importing again stores nothing new.
+        let again = ImportJob(node: t.node, paths: [TestImages.root.path], progress: .silent).run()
+        #expect(again.imported == 0)
+        #expect(again.duplicates == manifest.files.count + manifest.duplicates.count)
+    }
+
+    @Test func missingPathIsARealFailure() throws {
+        let t = try TestNode()
+        defer { t.node.shutdown() }
+        let summary = ImportJob(node: t.node, paths: ["/nonexistent/folder"], progress: .silent).run()
+        #expect(summary.failed == 1)
+        #expect(summary.problems.first?.reason.contains("no such file") == true)
+    }
+
+    @Test func bareDatasetIsStoredAsPart10() throws {
+        let t = try TestNode()
+        defer { t.node.shutdown() }
+        let original = try corpusData("vietduc/dx-knee.dcm")
+        let groupLength = original[140..<144].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+        let bare = original.subdata(in: (144 + Int(UInt32(littleEndian: groupLength)))..<original.count)
+        guard case .stored(let sop, _) = try t.node.pipeline.ingest(bare, origin: .importFile, source: "bare") else {
+            Issue.record("not stored")
+            return
+        }
+        let record = try #require(try t.node.index.instance(sopInstanceUID: sop))
+        let stored = try t.node.store.read(relativePath: record.path)
+        #expect(stored[128..<132] == Data("DICM".utf8))
+    }
+}
+
+@Suite struct DuplicatePolicyTests {
+    let original = "bachmai/ct-head-1.dcm"
+    let changed = "dup/ct-head-1-same-uid-changed.dcm"
+    let sop = "1.2.826.0.1.3680043.10.1337.3.1"
+
+    func studyDescription(_ t: TestNode) throws -> String? {
+        try t.node.index.query(IndexQuery(level: .study, filters: [.studyInstanceUID: "1.2.826.0.1.3680043.10.1337.1.1"]))
+            .first?.study?.studyDescription
+    }
+
+    @Test func keepFirstIsTheDefault() throws {
+        let t = try TestNode()
+        defer { t.node.shutdown() }
+        #expect(t.node.configuration.duplicatePolicy == .keepFirst)
+        _ = try t.node.pipeline.ingest(try corpusData(original), origin: .importFile, source: "a")
+        let outcome = try t.node.pipeline.ingest(try corpusData(changed), origin: .importFile, source: "b")
+        #expect(outcome == .duplicate(sopInstanceUID: sop))
+        #expect(t.node.pipeline.statistics.duplicates == 1)
+        let record = try #require(try t.node.index.instance(sopInstanceUID: sop))
+        #expect(try t.node.store.read(relativePath: record.path) == (try corpusData(original)))
+        #expect(try studyDescription(t) == "CT sọ não không tiêm thuốc cản quang")
+        #expect(t.storedFiles().count == 1)
+        #expect(try t.instanceCount() == 1)
+    }
+
+    @Test func replaceStoresTheNewCopyInPlace() throws {
+        let t = try TestNode { $0.duplicatePolicy = .replace }
+        defer { t.node.shutdown() }
+        _ = try t.node.pipeline.ingest(try corpusData(original), origin: .importFile, source: "a")
+        let outcome = try t.node.pipeline.ingest(try corpusData(changed), origin: .importFile, source: "b")
+        guard case .replaced = outcome else { Issue.record("\(outcome)"); return }
+        let record = try #require(try t.node.index.instance(sopInstanceUID: sop))
+        #expect(try t.node.store.read(relativePath: record.path) == (try corpusData(changed)))
+        #expect(record.checksum == FileStore.sha256Hex(try corpusData(changed)))
+        #expect(try studyDescription(t)?.hasSuffix("(bản sửa đổi)") == true)
+        #expect(t.storedFiles().count == 1)
+        #expect(try t.instanceCount() == 1)
+    }
+
+    @Test func rejectRefusesTheSecondCopy() throws {
+        let t = try TestNode { $0.duplicatePolicy = .reject }
+        defer { t.node.shutdown() }
+        _ = try t.node.pipeline.ingest(try corpusData(original), origin: .importFile, source: "a")
+        let second = try corpusData(changed)
+        do {
+            _ = try t.node.pipeline.ingest(second, origin: .importFile, source: "b")
+            Issue.record("second copy accepted")
+        } catch {
+            #expect(error.code == .duplicateRejected)
+        }
+        #expect(t.storedFiles().count == 1)
+    }
+
+    @Test func copiesArrivingAtOnceLeaveOneRowAndOneFile() throws {
+        let t = try TestNode()
+        defer { t.node.shutdown() }
+        let a = try corpusData(original), b = try corpusData(changed)
+        let pipeline = t.node.pipeline
+        DispatchQueue.concurrentPerform(iterations: 16) { i in
+            _ = try? pipeline.ingest(i % 2 == 0 ? a : b, origin: .importFile, source: "copy \(i)")
+        }
+        #expect(try t.instanceCount() == 1)
+        #expect(t.storedFiles().count == 1)
+        #expect(pipeline.statistics.stored == 1)
+        #expect(pipeline.statistics.duplicates == 15)
+        // Row and file agree.
+        let record = try #require(try t.node.index.instance(sopInstanceUID: sop))
+        #expect(try t.node.store.checksum(relativePath: record.path) == record.checksum)
+    }
+}
