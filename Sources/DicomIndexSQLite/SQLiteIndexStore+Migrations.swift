@@ -15,6 +15,8 @@ extension SQLiteIndexStore {
                     birth_date TEXT, sex TEXT,
                     other_ids TEXT,
                     policy TEXT NOT NULL,
+                    source_time REAL NOT NULL DEFAULT 0,
+                    source_sop TEXT NOT NULL DEFAULT '',
                     UNIQUE (patient_id, issuer)
                 );
                 CREATE INDEX patient_name ON patient(name);
@@ -44,7 +46,9 @@ extension SQLiteIndexStore {
                     modalities TEXT,
                     num_series INTEGER NOT NULL DEFAULT 0,
                     num_instances INTEGER NOT NULL DEFAULT 0,
-                    policy TEXT NOT NULL
+                    policy TEXT NOT NULL,
+                    source_time REAL NOT NULL DEFAULT 0,
+                    source_sop TEXT NOT NULL DEFAULT ''
                 );
                 CREATE INDEX study_patient ON study(patient_ref);
                 CREATE INDEX study_date ON study(study_date);
@@ -65,7 +69,9 @@ extension SQLiteIndexStore {
                     modality TEXT, series_number INTEGER, description TEXT, body_part TEXT,
                     series_date TEXT, series_time TEXT, series_time_key TEXT,
                     num_instances INTEGER NOT NULL DEFAULT 0,
-                    policy TEXT NOT NULL
+                    policy TEXT NOT NULL,
+                    source_time REAL NOT NULL DEFAULT 0,
+                    source_sop TEXT NOT NULL DEFAULT ''
                 );
                 CREATE INDEX series_study ON series(study_ref);
                 CREATE INDEX series_modality ON series(modality);

@@ -71,20 +71,30 @@ extension SQLiteIndexStore {
             touched.studies.insert(old)
         }
 
+        // Instances of one entity can disagree on its attributes (a corrected name resent, a
+        // modality that fills a study level field per instance). The most recently received
+        // instance decides (ties: the larger SOP Instance UID), whatever order rows are written in,
+        // so that import, the network and reindex all give the same index.
+        let sourceTime = item.receivedAt.timeIntervalSince1970
+
         // Patient, keyed by (PatientID, IssuerOfPatientID).
         let name = m.patient.patientName
         let patientRef = try Int64.fetchOne(db, sql: """
-            INSERT INTO patient (patient_id, issuer, name, name_ci, name_fold, birth_date, sex, policy)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO patient (patient_id, issuer, name, name_ci, name_fold, birth_date, sex, policy, source_time, source_sop)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (patient_id, issuer) DO UPDATE SET
                 name = excluded.name, name_ci = excluded.name_ci, name_fold = excluded.name_fold,
-                birth_date = excluded.birth_date, sex = excluded.sex, policy = excluded.policy
+                birth_date = excluded.birth_date, sex = excluded.sex, policy = excluded.policy,
+                source_time = excluded.source_time, source_sop = excluded.source_sop
+            WHERE \(Self.newerSource("patient"))
             RETURNING id
             """, arguments: [
                 m.patient.patientID ?? "", m.patient.issuerOfPatientID ?? "",
                 name, name.map(PersonName.matchKey), name.map(PersonName.foldedKey),
                 m.patient.birthDate.map { DicomDateTime.normalizedDate($0) ?? $0 }, m.patient.sex, item.policy,
-            ])!
+                sourceTime, m.instance.sopInstanceUID,
+            ]) ?? Int64.fetchOne(db, sql: "SELECT id FROM patient WHERE patient_id = ? AND issuer = ?",
+                                 arguments: [m.patient.patientID ?? "", m.patient.issuerOfPatientID ?? ""])!
         if !m.patient.otherPatientIDs.isEmpty {
             for other in m.patient.otherPatientIDs {
                 try db.execute(sql: """
@@ -106,41 +116,47 @@ extension SQLiteIndexStore {
         let referring = m.study.referringPhysicianName
         let studyRef = try Int64.fetchOne(db, sql: """
             INSERT INTO study (patient_ref, study_uid, study_date, study_time, study_time_key, accession, accession_issuer,
-                               study_id, description, referring, referring_ci, referring_fold, institution, source_ae, policy)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               study_id, description, referring, referring_ci, referring_fold, institution, source_ae, policy,
+                               source_time, source_sop)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (study_uid) DO UPDATE SET
                 patient_ref = excluded.patient_ref, study_date = excluded.study_date, study_time = excluded.study_time,
                 study_time_key = excluded.study_time_key, accession = excluded.accession,
                 accession_issuer = excluded.accession_issuer, study_id = excluded.study_id,
                 description = excluded.description, referring = excluded.referring, referring_ci = excluded.referring_ci,
                 referring_fold = excluded.referring_fold, institution = excluded.institution,
-                source_ae = COALESCE(study.source_ae, excluded.source_ae), policy = excluded.policy
+                source_ae = excluded.source_ae, policy = excluded.policy,
+                source_time = excluded.source_time, source_sop = excluded.source_sop
+            WHERE \(Self.newerSource("study"))
             RETURNING id
             """, arguments: [
                 patientRef, m.study.studyInstanceUID, m.study.studyDate.map { DicomDateTime.normalizedDate($0) ?? $0 },
                 m.study.studyTime, m.study.studyTime.flatMap { DicomDateTime.normalizedTime($0) },
                 m.study.accessionNumber, m.study.accessionNumberIssuer, m.study.studyID, m.study.studyDescription,
                 referring, referring.map(PersonName.matchKey), referring.map(PersonName.foldedKey),
-                m.study.institutionName, item.sourceAETitle, item.policy,
-            ])!
+                m.study.institutionName, item.sourceAETitle, item.policy, sourceTime, m.instance.sopInstanceUID,
+            ]) ?? Int64.fetchOne(db, sql: "SELECT id FROM study WHERE study_uid = ?", arguments: [m.study.studyInstanceUID])!
         touched.studies.insert(studyRef)
 
         // Series
         let seriesRef = try Int64.fetchOne(db, sql: """
             INSERT INTO series (study_ref, series_uid, modality, series_number, description, body_part,
-                                series_date, series_time, series_time_key, policy)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                series_date, series_time, series_time_key, policy, source_time, source_sop)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (series_uid) DO UPDATE SET
                 study_ref = excluded.study_ref, modality = excluded.modality, series_number = excluded.series_number,
                 description = excluded.description, body_part = excluded.body_part, series_date = excluded.series_date,
-                series_time = excluded.series_time, series_time_key = excluded.series_time_key, policy = excluded.policy
+                series_time = excluded.series_time, series_time_key = excluded.series_time_key, policy = excluded.policy,
+                source_time = excluded.source_time, source_sop = excluded.source_sop
+            WHERE \(Self.newerSource("series"))
             RETURNING id
             """, arguments: [
                 studyRef, m.series.seriesInstanceUID, m.series.modality, m.series.seriesNumber.flatMap(Self.integer),
                 m.series.seriesDescription, m.series.bodyPartExamined,
                 m.series.seriesDate.map { DicomDateTime.normalizedDate($0) ?? $0 }, m.series.seriesTime,
-                m.series.seriesTime.flatMap { DicomDateTime.normalizedTime($0) }, item.policy,
-            ])!
+                m.series.seriesTime.flatMap { DicomDateTime.normalizedTime($0) }, item.policy, sourceTime,
+                m.instance.sopInstanceUID,
+            ]) ?? Int64.fetchOne(db, sql: "SELECT id FROM series WHERE series_uid = ?", arguments: [m.series.seriesInstanceUID])!
         touched.series.insert(seriesRef)
 
         // Instance
@@ -230,6 +246,11 @@ extension SQLiteIndexStore {
                 AND NOT EXISTS (SELECT 1 FROM study WHERE patient_ref = patient.id)
                 """, arguments: StatementArguments(chunk))
         }
+    }
+
+    /// The ON CONFLICT guard: update an entity only from a newer source instance.
+    static func newerSource(_ table: String) -> String {
+        "(excluded.source_time > \(table).source_time OR (excluded.source_time = \(table).source_time AND excluded.source_sop >= \(table).source_sop))"
     }
 
     static func placeholders(_ n: Int) -> String {

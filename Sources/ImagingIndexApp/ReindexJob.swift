@@ -62,9 +62,9 @@ public struct ReindexJob: Sendable {
         }
         let summary = Mutex(JobSummary())
         let reporter = ProgressReporter(title: "reindex", style: progress)
-        // The total is known per folder only; show the stored instance count as the estimate.
-        let estimate = (try? index.statistics(currentPolicy: current).instances) ?? 0
-        reporter.start(total: max(estimate, 1)) { summary.withLock { $0 } }
+        // Listing the folders is cheap next to parsing the files: count them for the progress display.
+        let fileCount = leaves.reduce(0) { $0 + store.files(inLeaf: $1).count }
+        reporter.start(total: fileCount) { summary.withLock { $0 } }
         defer { reporter.stop() }
 
         if !checkpoint.walkDone {

@@ -49,9 +49,9 @@ struct Fixture {
     }
 
     static func write(_ m: InstanceMetadata, mode: InstanceWrite.Mode = .insertIfAbsent, policy: String = "1",
-                      ae: String? = "BACHMAI") -> InstanceWrite {
+                      ae: String? = "BACHMAI", received: TimeInterval = 1_700_000_000) -> InstanceWrite {
         InstanceWrite(metadata: m, path: "objects/\(m.instance.sopInstanceUID).dcm", fileSize: 1000, checksum: "abc",
-                      receivedAt: Date(timeIntervalSince1970: 1_700_000_000), sourceAETitle: ae, origin: "test",
+                      receivedAt: Date(timeIntervalSince1970: received), sourceAETitle: ae, origin: "test",
                       policy: policy, mode: mode)
     }
 

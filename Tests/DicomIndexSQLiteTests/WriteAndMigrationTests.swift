@@ -20,7 +20,11 @@ import DicomIndex
         #expect(path == "objects/1.1.1.1.dcm")
         #expect(try f.store.query(IndexQuery(level: .study, filters: [.studyInstanceUID: "1.1"]))[0].study?.studyDescription == "CT sọ não")
 
-        let second = try f.store.commit([Fixture.write(changed, mode: .upsert)])
+        // An upsert from an instance received earlier than the study's newest does not change the study...
+        _ = try f.store.commit([Fixture.write(changed, mode: .upsert, received: 1_600_000_000)])
+        #expect(try f.store.query(IndexQuery(level: .study, filters: [.studyInstanceUID: "1.1"]))[0].study?.studyDescription == "CT sọ não")
+        // ...one received later does.
+        let second = try f.store.commit([Fixture.write(changed, mode: .upsert, received: 1_800_000_000)])
         guard case .success(.updated) = second[0] else { Issue.record("expected updated, got \(second)"); return }
         #expect(try f.store.query(IndexQuery(level: .study, filters: [.studyInstanceUID: "1.1"]))[0].study?.studyDescription == "changed")
         #expect(try f.store.count(IndexQuery(level: .instance)) == 6)
@@ -28,7 +32,7 @@ import DicomIndex
         // Moving the instance to a new series of another study leaves no empty parents behind.
         changed.study.studyInstanceUID = "1.9"
         changed.series.seriesInstanceUID = "1.9.1"
-        _ = try f.store.commit([Fixture.write(changed, mode: .upsert)])
+        _ = try f.store.commit([Fixture.write(changed, mode: .upsert, received: 1_800_000_000)])
         #expect(try f.store.count(IndexQuery(level: .instance)) == 6)
         let study = try f.store.query(IndexQuery(level: .study, filters: [.studyInstanceUID: "1.1"]))[0].study!
         #expect(study.numberOfInstances == 2)
@@ -87,6 +91,20 @@ import DicomIndex
         #expect(try f.store.jobState("reindex") == "{\"a\":1}")
         try f.store.setJobState("reindex", nil)
         #expect(try f.store.jobState("reindex") == nil)
+    }
+
+    @Test func parentAttributesDoNotDependOnWriteOrder() throws {
+        // Three instances of one study disagree on its description; any order gives the newest one's.
+        let instances = (1...3).map { i in
+            Fixture.write(Fixture.metadata(patient: "P", issuer: nil, name: "A^B", study: "7.1", date: "20240101", series: "7.1.1",
+                                           modality: "CT", sop: "7.1.1.\(i)", description: "version \(i)"),
+                          received: 1_700_000_000 + Double(i))
+        }
+        for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+            let f = try Fixture()
+            for i in order { _ = try f.store.commit([instances[i]]) }
+            #expect(try f.store.query(IndexQuery(level: .study))[0].study?.studyDescription == "version 3")
+        }
     }
 
     @Test func concurrentReadersWhileWriting() throws {
