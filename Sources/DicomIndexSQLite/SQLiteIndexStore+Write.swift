@@ -55,19 +55,16 @@ extension SQLiteIndexStore {
 
     private static func apply(_ item: InstanceWrite, db: Database, touched: inout Touched) throws -> InstanceWriteResult {
         let m = item.metadata
-        let existing = try Row.fetchOne(db, sql: "SELECT id, path, series_ref FROM instance WHERE sop_uid = ?",
-                                        arguments: [m.instance.sopInstanceUID])
+        let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, path, series_ref FROM instance WHERE sop_uid = ?"), arguments: [m.instance.sopInstanceUID])
         if let existing, case .insertIfAbsent = item.mode {
             return .alreadyPresent(id: existing["id"], path: existing["path"])
         }
 
         // Parents an update may move this instance away from, so that empty ones get pruned.
-        if let old = try Int64.fetchOne(db, sql: "SELECT patient_ref FROM study WHERE study_uid = ?",
-                                        arguments: [m.study.studyInstanceUID]) {
+        if let old = try Int64.fetchOne(db.cachedStatement(sql: "SELECT patient_ref FROM study WHERE study_uid = ?"), arguments: [m.study.studyInstanceUID]) {
             touched.patients.insert(old)
         }
-        if let old = try Int64.fetchOne(db, sql: "SELECT study_ref FROM series WHERE series_uid = ?",
-                                        arguments: [m.series.seriesInstanceUID]) {
+        if let old = try Int64.fetchOne(db.cachedStatement(sql: "SELECT study_ref FROM series WHERE series_uid = ?"), arguments: [m.series.seriesInstanceUID]) {
             touched.studies.insert(old)
         }
 
@@ -79,7 +76,7 @@ extension SQLiteIndexStore {
 
         // Patient, keyed by (PatientID, IssuerOfPatientID).
         let name = m.patient.patientName
-        let patientRef = try Int64.fetchOne(db, sql: """
+        let patientRef = try Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO patient (patient_id, issuer, name, name_ci, name_fold, birth_date, sex, policy, source_time, source_sop)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (patient_id, issuer) DO UPDATE SET
@@ -88,33 +85,31 @@ extension SQLiteIndexStore {
                 source_time = excluded.source_time, source_sop = excluded.source_sop
             WHERE \(Self.newerSource("patient"))
             RETURNING id
-            """, arguments: [
+            """), arguments: [
                 m.patient.patientID ?? "", m.patient.issuerOfPatientID ?? "",
                 name, name.map(PersonName.matchKey), name.map(PersonName.foldedKey),
                 m.patient.birthDate.map { DicomDateTime.normalizedDate($0) ?? $0 }, m.patient.sex, item.policy,
                 sourceTime, m.instance.sopInstanceUID,
-            ]) ?? Int64.fetchOne(db, sql: "SELECT id FROM patient WHERE patient_id = ? AND issuer = ?",
-                                 arguments: [m.patient.patientID ?? "", m.patient.issuerOfPatientID ?? ""])!
+            ]) ?? Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM patient WHERE patient_id = ? AND issuer = ?"), arguments: [m.patient.patientID ?? "", m.patient.issuerOfPatientID ?? ""])!
         if !m.patient.otherPatientIDs.isEmpty {
             for other in m.patient.otherPatientIDs {
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO patient_other_id (patient_ref, other_id, issuer, type) VALUES (?, ?, ?, ?)
                     ON CONFLICT DO UPDATE SET type = excluded.type
-                    """, arguments: [patientRef, other.id, other.issuer ?? "", other.type])
+                    """).execute(arguments: [patientRef, other.id, other.issuer ?? "", other.type])
             }
-            let all = try Row.fetchAll(db, sql: "SELECT other_id, issuer, type FROM patient_other_id WHERE patient_ref = ? ORDER BY rowid",
-                                       arguments: [patientRef]).map { row in
+            let all = try Row.fetchAll(db.cachedStatement(sql: "SELECT other_id, issuer, type FROM patient_other_id WHERE patient_ref = ? ORDER BY rowid"), arguments: [patientRef]).map { row in
                 InstanceMetadata.OtherPatientID(id: row["other_id"], issuer: (row["issuer"] as String?).flatMap { $0.isEmpty ? nil : $0 },
                                                 type: row["type"])
             }
             let json = String(decoding: try JSONEncoder().encode(all), as: UTF8.self)
-            try db.execute(sql: "UPDATE patient SET other_ids = ? WHERE id = ?", arguments: [json, patientRef])
+            try db.cachedStatement(sql: "UPDATE patient SET other_ids = ? WHERE id = ?").execute(arguments: [json, patientRef])
         }
         touched.patients.insert(patientRef)
 
         // Study
         let referring = m.study.referringPhysicianName
-        let studyRef = try Int64.fetchOne(db, sql: """
+        let studyRef = try Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO study (patient_ref, study_uid, study_date, study_time, study_time_key, accession, accession_issuer,
                                study_id, description, referring, referring_ci, referring_fold, institution, source_ae, policy,
                                source_time, source_sop)
@@ -129,17 +124,17 @@ extension SQLiteIndexStore {
                 source_time = excluded.source_time, source_sop = excluded.source_sop
             WHERE \(Self.newerSource("study"))
             RETURNING id
-            """, arguments: [
+            """), arguments: [
                 patientRef, m.study.studyInstanceUID, m.study.studyDate.map { DicomDateTime.normalizedDate($0) ?? $0 },
                 m.study.studyTime, m.study.studyTime.flatMap { DicomDateTime.normalizedTime($0) },
                 m.study.accessionNumber, m.study.accessionNumberIssuer, m.study.studyID, m.study.studyDescription,
                 referring, referring.map(PersonName.matchKey), referring.map(PersonName.foldedKey),
                 m.study.institutionName, item.sourceAETitle, item.policy, sourceTime, m.instance.sopInstanceUID,
-            ]) ?? Int64.fetchOne(db, sql: "SELECT id FROM study WHERE study_uid = ?", arguments: [m.study.studyInstanceUID])!
+            ]) ?? Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM study WHERE study_uid = ?"), arguments: [m.study.studyInstanceUID])!
         touched.studies.insert(studyRef)
 
         // Series
-        let seriesRef = try Int64.fetchOne(db, sql: """
+        let seriesRef = try Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO series (study_ref, series_uid, modality, series_number, description, body_part,
                                 series_date, series_time, series_time_key, policy, source_time, source_sop)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -150,13 +145,13 @@ extension SQLiteIndexStore {
                 source_time = excluded.source_time, source_sop = excluded.source_sop
             WHERE \(Self.newerSource("series"))
             RETURNING id
-            """, arguments: [
+            """), arguments: [
                 studyRef, m.series.seriesInstanceUID, m.series.modality, m.series.seriesNumber.flatMap(Self.integer),
                 m.series.seriesDescription, m.series.bodyPartExamined,
                 m.series.seriesDate.map { DicomDateTime.normalizedDate($0) ?? $0 }, m.series.seriesTime,
                 m.series.seriesTime.flatMap { DicomDateTime.normalizedTime($0) }, item.policy, sourceTime,
                 m.instance.sopInstanceUID,
-            ]) ?? Int64.fetchOne(db, sql: "SELECT id FROM series WHERE series_uid = ?", arguments: [m.series.seriesInstanceUID])!
+            ]) ?? Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM series WHERE series_uid = ?"), arguments: [m.series.seriesInstanceUID])!
         touched.series.insert(seriesRef)
 
         // Instance
@@ -172,26 +167,25 @@ extension SQLiteIndexStore {
             instanceRef = existing["id"]
             let oldSeries: Int64 = existing["series_ref"]
             touched.series.insert(oldSeries)
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE instance SET series_ref = ?, sop_uid = ?, sop_class_uid = ?, instance_number = ?, transfer_syntax = ?,
                     rows = ?, columns = ?, frames = ?, photometric = ?, file_size = ?, path = ?, checksum = ?,
                     received_at = ?, source_ae = ?, origin = ?, policy = ?
                 WHERE id = ?
-                """, arguments: StatementArguments(values + [instanceRef]))
-            try db.execute(sql: "DELETE FROM instance_extra WHERE instance_ref = ?", arguments: [instanceRef])
+                """).execute(arguments: StatementArguments(values + [instanceRef]))
+            try db.cachedStatement(sql: "DELETE FROM instance_extra WHERE instance_ref = ?").execute(arguments: [instanceRef])
             result = .updated(id: instanceRef)
         } else {
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO instance (series_ref, sop_uid, sop_class_uid, instance_number, transfer_syntax, rows, columns,
                     frames, photometric, file_size, path, checksum, received_at, source_ae, origin, policy)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: StatementArguments(values))
+                """).execute(arguments: StatementArguments(values))
             instanceRef = db.lastInsertedRowID
             result = .inserted(id: instanceRef)
         }
         for (tag, value) in m.extra.sorted(by: { $0.key < $1.key }) {
-            try db.execute(sql: "INSERT INTO instance_extra (instance_ref, tag, value) VALUES (?, ?, ?)",
-                           arguments: [instanceRef, tag, value])
+            try db.cachedStatement(sql: "INSERT INTO instance_extra (instance_ref, tag, value) VALUES (?, ?, ?)").execute(arguments: [instanceRef, tag, value])
         }
         return result
     }

@@ -18,11 +18,15 @@ import Darwin
 /// complete new file (and at worst an orphan in `tmp`, removed by `removeTemporaryFiles`).
 public final class FileStore: Sendable {
     public let root: URL
+    private let rootPath: String
     public var objectsRoot: URL { root.appendingPathComponent("objects", isDirectory: true) }
     public var temporaryRoot: URL { root.appendingPathComponent("tmp", isDirectory: true) }
 
     public init(root: URL) throws(StorageError) {
         self.root = root
+        var p = root.standardizedFileURL.path
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        self.rootPath = p
         for dir in [root, objectsRoot, temporaryRoot] {
             do {
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -34,36 +38,52 @@ public final class FileStore: Sendable {
 
     /// SHA-256 of bytes, lower-case hex (the checksum the index keeps).
     public static func sha256Hex(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        hex(SHA256.hash(data: data))
+    }
+
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in digest {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The relative path for a SOP Instance UID.
     public static func relativePath(forSOPInstanceUID uid: String) -> String {
-        let digest = SHA256.hash(data: Data(uid.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digest = hex(SHA256.hash(data: Data(uid.utf8)))
         return "objects/\(digest.prefix(2))/\(digest.dropFirst(2).prefix(2))/\(digest.prefix(40)).dcm"
     }
 
     public func url(forRelativePath path: String) -> URL {
-        root.appendingPathComponent(path)
+        URL(fileURLWithPath: self.path(forRelativePath: path))
+    }
+
+    /// The absolute path of a stored file (string concatenation: this is on the hot path).
+    public func path(forRelativePath relative: String) -> String {
+        rootPath + "/" + relative
     }
 
     public func exists(relativePath: String) -> Bool {
-        FileManager.default.fileExists(atPath: url(forRelativePath: relativePath).path)
+        access(path(forRelativePath: relativePath), F_OK) == 0
     }
 
     /// Writes `bytes` durably as the file of `sopInstanceUID`, replacing any file already there.
     public func write(_ bytes: UnsafeRawBufferPointer, sopInstanceUID: String) throws(StorageError) -> StoredFile {
         let relative = FileStore.relativePath(forSOPInstanceUID: sopInstanceUID)
-        let destination = url(forRelativePath: relative)
-        let folder = destination.deletingLastPathComponent()
-        let temporary = temporaryRoot.appendingPathComponent("\(UUID().uuidString).partial")
+        let destination = path(forRelativePath: relative)
+        let folder = String(destination[..<destination.lastIndex(of: "/")!])
+        let temporary = rootPath + "/tmp/" + UUID().uuidString + ".partial"
 
         try ensureDirectory(folder)
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw StorageError.fromErrno(errno, "cannot create \(temporary.lastPathComponent)") }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StorageError.fromErrno(errno, "cannot create a temporary file in tmp/") }
         var ok = false
         defer {
-            if !ok { unlink(temporary.path) }
+            if !ok { unlink(temporary) }
         }
         do {
             defer { close(fd) }
@@ -78,12 +98,12 @@ public final class FileStore: Sendable {
             }
             guard fsync(fd) == 0 else { throw StorageError.fromErrno(errno, "cannot fsync \(relative)") }
         }
-        guard rename(temporary.path, destination.path) == 0 else {
+        guard rename(temporary, destination) == 0 else {
             throw StorageError.fromErrno(errno, "cannot rename into \(relative)")
         }
         ok = true
         try syncDirectory(folder)
-        let checksum = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let checksum = FileStore.hex(SHA256.hash(data: bytes))
         return StoredFile(relativePath: relative, size: Int64(bytes.count), checksum: checksum,
                           modified: modificationDate(relativePath: relative) ?? Date())
     }
@@ -100,33 +120,41 @@ public final class FileStore: Sendable {
 
     /// Deletes a stored file (and fsyncs its folder). Missing files are not an error.
     public func remove(relativePath: String) throws(StorageError) {
-        let target = url(forRelativePath: relativePath)
-        if unlink(target.path) != 0 && errno != ENOENT {
+        let target = path(forRelativePath: relativePath)
+        if unlink(target) != 0 && errno != ENOENT {
             throw StorageError.fromErrno(errno, "cannot remove \(relativePath)")
         }
-        try syncDirectory(target.deletingLastPathComponent())
+        try syncDirectory(String(target[..<target.lastIndex(of: "/")!]))
     }
 
     /// The modification time of a stored file.
     public func modificationDate(relativePath: String) -> Date? {
         var st = stat()
-        guard stat(url(forRelativePath: relativePath).path, &st) == 0 else { return nil }
+        guard stat(path(forRelativePath: relativePath), &st) == 0 else { return nil }
         return Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec) + TimeInterval(st.st_mtim.tv_nsec) / 1e9)
     }
 
-    /// Reads a stored file whole (memory-mapped).
+    /// Reads a stored file whole (memory-mapped when large).
     public func read(relativePath: String) throws(StorageError) -> Data {
         do {
-            return try Data(contentsOf: url(forRelativePath: relativePath), options: .alwaysMapped)
+            return try FileStore.readFile(path(forRelativePath: relativePath))
         } catch {
             throw StorageError(.notFound, "cannot read \(relativePath)")
         }
     }
 
+    /// Reads a file: small ones with plain reads, large ones (over 4 MiB) memory-mapped.
+    public static func readFile(_ path: String) throws -> Data {
+        var st = stat()
+        if stat(path, &st) == 0 && st.st_size > 4 << 20 {
+            return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        }
+        return try Data(contentsOf: URL(fileURLWithPath: path))
+    }
+
     /// SHA-256 of a stored file, lower-case hex.
     public func checksum(relativePath: String) throws(StorageError) -> String {
-        let data = try read(relativePath: relativePath)
-        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        FileStore.sha256Hex(try read(relativePath: relativePath))
     }
 
     /// The two-level folder names (`ab/cd`) in sorted order: the unit reindex resumes by.
@@ -168,22 +196,22 @@ public final class FileStore: Sendable {
         return total
     }
 
-    private func ensureDirectory(_ folder: URL) throws(StorageError) {
-        if FileManager.default.fileExists(atPath: folder.path) { return }
+    private func ensureDirectory(_ folder: String) throws(StorageError) {
+        if access(folder, F_OK) == 0 { return }
         // Create the two levels and fsync their parents, so the new folders survive a crash.
-        let parent = folder.deletingLastPathComponent()
-        for dir in [parent, folder] where !FileManager.default.fileExists(atPath: dir.path) {
-            if mkdir(dir.path, 0o755) != 0 && errno != EEXIST {
-                throw StorageError.fromErrno(errno, "cannot create folder \(dir.lastPathComponent)")
+        let parent = String(folder[..<folder.lastIndex(of: "/")!])
+        for dir in [parent, folder] where access(dir, F_OK) != 0 {
+            if mkdir(dir, 0o755) != 0 && errno != EEXIST {
+                throw StorageError.fromErrno(errno, "cannot create folder \(dir.split(separator: "/").last ?? "")")
             }
-            try syncDirectory(dir.deletingLastPathComponent())
+            try syncDirectory(String(dir[..<dir.lastIndex(of: "/")!]))
         }
     }
 
-    private func syncDirectory(_ folder: URL) throws(StorageError) {
-        let fd = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw StorageError.fromErrno(errno, "cannot open folder \(folder.lastPathComponent)") }
+    private func syncDirectory(_ folder: String) throws(StorageError) {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw StorageError.fromErrno(errno, "cannot open folder \(folder.split(separator: "/").last ?? "")") }
         defer { close(fd) }
-        guard fsync(fd) == 0 else { throw StorageError.fromErrno(errno, "cannot fsync folder \(folder.lastPathComponent)") }
+        guard fsync(fd) == 0 else { throw StorageError.fromErrno(errno, "cannot fsync folder \(folder.split(separator: "/").last ?? "")") }
     }
 }

@@ -19,7 +19,7 @@ public struct Configuration: Sendable {
     public var extraTags: [DicomTag] = []
     public var duplicatePolicy: DuplicatePolicy = .keepFirst
     /// Parallel workers of `import` and `reindex` (I/O bound: fsync, so more than the cores).
-    public var workers: Int = 8
+    public var workers: Int = 16
     /// The most instances one index transaction takes (group commit).
     public var maxCommitBatch: Int = 512
     public var logLevel: String = "info"

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import DicomStorage
 
 /// `imaging-index import PATH...`: every file under the paths goes through the ingest pipeline,
 /// in parallel. One bad file never stops the run; each is reported with its reason.
@@ -61,7 +62,7 @@ public struct ImportJob: Sendable {
             let path = files[i]
             let data: Data
             do {
-                data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+                data = try FileStore.readFile(path)
             } catch {
                 summary.withLock {
                     $0.record(ImagingIndexError(.io, "\(path): cannot read (\(error.localizedDescription))"), file: path)
