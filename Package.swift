@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C header, C++ inside: everything DCMTK.
@@ -37,10 +39,21 @@ let package = Package(
             dependencies: ["DicomCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
+            name: "DicomNetwork",
+            dependencies: [
+                "DicomCore", "DcmtkBridge",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "ImagingIndexApp",
             dependencies: [
                 "DicomCore", "DcmtkBridge", "PatientIdentity", "DicomIndex", "DicomIndexSQLite", "DicomStorage",
+                "DicomNetwork",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -60,6 +73,7 @@ let package = Package(
         .testTarget(name: "DicomIndexSQLiteTests", dependencies: ["DicomIndexSQLite", "DicomTestSupport",
                                                                    .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DicomStorageTests", dependencies: ["DicomStorage", "DicomTestSupport"]),
+        .testTarget(name: "DicomNetworkTests", dependencies: ["DicomNetwork", "DcmtkBridge", "DicomTestSupport"]),
         .testTarget(name: "ImagingIndexAppTests", dependencies: ["ImagingIndexApp", "DicomTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DicomTestSupport"]),
     ],

@@ -40,16 +40,7 @@
 // ---------------------------------------------------------------------------------------------
 // Handles
 
-struct cdcm_dataset {
-    std::unique_ptr<DcmFileFormat> file;
-    std::deque<std::string> strings; // every string handed out; a deque never moves its elements
-    std::string transferSyntax;
-    std::string charsetWarning;
-    uint32_t flags = 0;
-    bool part10 = false;       // 128-byte preamble followed by "DICM" in the source bytes
-    bool converted = false;    // text values are UTF-8 (converted or already UTF-8/ASCII)
-    bool hasWarning = false;   // charsetWarning holds the reason the conversion failed
-};
+// struct cdcm_dataset is defined in cdcm_internal.h (shared with cdcm_net.cpp).
 
 struct cdcm_buffer {
     std::vector<uint8_t> bytes;
@@ -479,6 +470,10 @@ TextKind textKind(DcmEVR vr) {
 }
 
 } // namespace
+
+int32_t cdcm_detail::ensureInitialized(cdcm_error *error) {
+    return ::ensureInitialized(error);
+}
 
 // ---------------------------------------------------------------------------------------------
 // C API

@@ -2,12 +2,36 @@
 #ifndef CDCM_INTERNAL_H
 #define CDCM_INTERNAL_H
 
+#include "cdcm.h"
+
 #include "dcmtk/config/osconfig.h"
+#include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcitem.h"
 
+#include <cstdint>
+#include <deque>
+#include <memory>
 #include <string>
+#include <vector>
+
+// The dataset handle of cdcm.h. Defined here so that every file of the shim can create and read it.
+struct cdcm_dataset {
+    std::unique_ptr<DcmFileFormat> file;
+    std::deque<std::string> strings; // every string handed out; a deque never moves its elements
+    std::string transferSyntax;
+    std::string charsetWarning;
+    std::vector<uint32_t> topLevelTags; // filled by cdcm_dataset_top_level_tags (cdcm_net.cpp)
+    uint32_t flags = 0;
+    bool part10 = false;       // 128-byte preamble followed by "DICM" in the source bytes
+    bool converted = false;    // text values are UTF-8 (converted or already UTF-8/ASCII)
+    bool hasWarning = false;   // charsetWarning holds the reason the conversion failed
+};
 
 namespace cdcm_detail {
+
+// DCMTK's one-time initialisation (dictionary check, decoder registration), as every entry
+// point of cdcm.h runs it: CDCM_OK, or the failure (also written to *error when not NULL).
+int32_t ensureInitialized(cdcm_error *error);
 
 // Debian's DCMTK 3.6.7 converts character sets with glibc's iconv, which has no converter for the
 // names DCMTK asks for with ISO 2022 IR 87 / IR 159 (JIS X 0208 / JIS X 0212 Kanji):

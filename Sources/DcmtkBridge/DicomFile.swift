@@ -14,11 +14,16 @@ public final class DicomFile {
         public static let keepOriginalCharacterSet = LoadOptions(rawValue: 1 << 1)
     }
 
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
+    /// False for datasets lent by the shim for the duration of a callback (never freed here).
+    private let owned: Bool
 
-    private init(handle: OpaquePointer) { self.handle = handle }
+    init(handle: OpaquePointer, owned: Bool = true) {
+        self.handle = handle
+        self.owned = owned
+    }
 
-    deinit { cdcm_dataset_free(handle) }
+    deinit { if owned { cdcm_dataset_free(handle) } }
 
     /// Parses the file at `path`.
     public convenience init(path: String, options: LoadOptions = []) throws(DcmtkError) {

@@ -25,6 +25,9 @@ public protocol IndexStore: Sendable {
     /// Matches of a query, in the query's order (default: by level key, oldest first).
     func query(_ query: IndexQuery) throws(IndexError) -> [QueryMatch]
 
+    /// The distinct SOP classes of a study's instances (SOPClassesInStudy).
+    func sopClasses(inStudy studyInstanceUID: String) throws(IndexError) -> [String]
+
     /// How many entities of the query's level match (ignores limit and offset).
     func count(_ query: IndexQuery) throws(IndexError) -> Int
 

@@ -18,6 +18,15 @@ extension SQLiteIndexStore {
         return try read { db in try Int.fetchOne(db, sql: sql.text, arguments: StatementArguments(sql.arguments)) ?? 0 }
     }
 
+    public func sopClasses(inStudy studyInstanceUID: String) throws(IndexError) -> [String] {
+        try read { db in
+            try String.fetchAll(db, sql: """
+                SELECT DISTINCT i.sop_class_uid FROM study s JOIN series se ON se.study_ref = s.id
+                JOIN instance i ON i.series_ref = se.id WHERE s.study_uid = ? ORDER BY 1
+                """, arguments: [studyInstanceUID])
+        }
+    }
+
     public func instance(sopInstanceUID: String) throws(IndexError) -> InstanceRecord? {
         try read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT \(SQLQueryBuilder.instanceColumns) FROM instance i WHERE i.sop_uid = ?",

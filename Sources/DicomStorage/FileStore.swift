@@ -108,6 +108,34 @@ public final class FileStore: Sendable {
                           modified: modificationDate(relativePath: relative) ?? Date())
     }
 
+    /// Takes a complete file written elsewhere on this file system (the network layer writes
+    /// received data sets into `tmp/`) and stores it durably as the file of `sopInstanceUID`:
+    /// fsync, rename into place, fsync of the folder. The source path is gone afterwards.
+    public func adopt(temporaryFile source: String, sopInstanceUID: String) throws(StorageError) -> StoredFile {
+        let relative = FileStore.relativePath(forSOPInstanceUID: sopInstanceUID)
+        let destination = path(forRelativePath: relative)
+        let folder = String(destination[..<destination.lastIndex(of: "/")!])
+        try ensureDirectory(folder)
+        let data: Data
+        do {
+            data = try FileStore.readFile(source)
+        } catch {
+            throw StorageError(.io, "cannot read the received file")
+        }
+        let fd = open(source, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StorageError.fromErrno(errno, "cannot open the received file") }
+        let synced = fsync(fd)
+        let syncErrno = errno
+        close(fd)
+        guard synced == 0 else { throw StorageError.fromErrno(syncErrno, "cannot fsync \(relative)") }
+        guard rename(source, destination) == 0 else {
+            throw StorageError.fromErrno(errno, "cannot rename into \(relative)")
+        }
+        try syncDirectory(folder)
+        return StoredFile(relativePath: relative, size: Int64(data.count), checksum: FileStore.sha256Hex(data),
+                          modified: modificationDate(relativePath: relative) ?? Date())
+    }
+
     public func write(_ data: Data, sopInstanceUID: String) throws(StorageError) -> StoredFile {
         do {
             return try data.withUnsafeBytes { raw in try write(raw, sopInstanceUID: sopInstanceUID) }

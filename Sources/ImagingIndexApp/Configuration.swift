@@ -1,6 +1,7 @@
 import Foundation
 import DicomCore
 import DicomIndex
+import DicomNetwork
 
 /// ImagingIndex's settings: defaults, overridden by a JSON file (`<data-dir>/imaging-index.json`
 /// or `--config PATH`). Unknown keys are refused so that a typo never silently does nothing.
@@ -23,6 +24,8 @@ public struct Configuration: Sendable {
     /// The most instances one index transaction takes (group commit).
     public var maxCommitBatch: Int = 512
     public var logLevel: String = "info"
+    /// The DIMSE node: AE title, port, known peers, limits.
+    public var dicom = DicomNodeConfiguration()
 
     public init(dataDirectory: URL) {
         self.dataDirectory = dataDirectory
@@ -31,7 +34,10 @@ public struct Configuration: Sendable {
     public var indexPath: String { dataDirectory.appendingPathComponent("index.sqlite").path }
     public var policy: IndexingPolicy { IndexingPolicy(extraTags: extraTags) }
 
-    static let knownKeys: Set<String> = ["extraTags", "duplicatePolicy", "workers", "maxCommitBatch", "logLevel"]
+    static let knownKeys: Set<String> = ["extraTags", "duplicatePolicy", "workers", "maxCommitBatch", "logLevel", "dicom"]
+    static let knownDicomKeys: Set<String> = ["aeTitle", "port", "bindAddress", "peers", "acceptAnyPeer", "maxPDU",
+                                              "acseTimeout", "dimseTimeout", "maxAssociations", "maxFindMatches"]
+    static let knownPeerKeys: Set<String> = ["aeTitle", "host", "port", "hospital", "permissions"]
 
     /// Loads `file` (or `<dataDirectory>/imaging-index.json` when it exists) over the defaults.
     public static func load(dataDirectory: URL, file: URL?) throws(ImagingIndexError) -> Configuration {
@@ -87,6 +93,77 @@ public struct Configuration: Sendable {
             guard let text = value as? String, levels.contains(text) else { throw fail("logLevel", "one of \(levels.joined(separator: ", "))") }
             config.logLevel = text
         }
+        if let value = object["dicom"] {
+            guard let dicom = value as? [String: Any] else { throw fail("dicom", "an object") }
+            config.dicom = try parseDicom(dicom, file: candidate.path)
+        }
         return config
+    }
+
+    static func parseDicom(_ object: [String: Any], file: String) throws(ImagingIndexError) -> DicomNodeConfiguration {
+        func fail(_ key: String, _ expected: String) -> ImagingIndexError {
+            ImagingIndexError(.configuration, "\(file): 'dicom.\(key)' must be \(expected)")
+        }
+        let unknown = Set(object.keys).subtracting(knownDicomKeys)
+        if !unknown.isEmpty {
+            throw ImagingIndexError(.configuration, "\(file): unknown setting(s) dicom.\(unknown.sorted().joined(separator: ", dicom."))")
+        }
+        var d = DicomNodeConfiguration()
+        func aeTitle(_ value: Any?, _ key: String) throws(ImagingIndexError) -> String {
+            guard let text = value as? String, !text.isEmpty, text.count <= 16,
+                  text.allSatisfy({ $0.isASCII && $0 != "\\" && !$0.isNewline }) else {
+                throw fail(key, "an AE title (1 to 16 ASCII characters)")
+            }
+            return text
+        }
+        func number(_ key: String, _ range: ClosedRange<Int>) throws(ImagingIndexError) -> Int? {
+            guard let value = object[key] else { return nil }
+            guard let n = value as? Int, range.contains(n) else { throw fail(key, "a number from \(range.lowerBound) to \(range.upperBound)") }
+            return n
+        }
+        if object["aeTitle"] != nil { d.aeTitle = try aeTitle(object["aeTitle"], "aeTitle") }
+        if let n = try number("port", 0...65535) { d.port = UInt16(n) }
+        if let value = object["bindAddress"] {
+            guard let text = value as? String else { throw fail("bindAddress", "an address") }
+            d.bindAddress = text
+        }
+        if let value = object["acceptAnyPeer"] {
+            guard let flag = value as? Bool else { throw fail("acceptAnyPeer", "true or false") }
+            d.acceptAnyPeer = flag
+        }
+        if let n = try number("maxPDU", 4096...1_048_576) { d.maxReceivePDU = UInt32(n) }
+        if let n = try number("acseTimeout", 1...3600) { d.acseTimeoutSeconds = UInt32(n) }
+        if let n = try number("dimseTimeout", 1...3600) { d.dimseTimeoutSeconds = UInt32(n) }
+        if let n = try number("maxAssociations", 1...1000) { d.maxAssociations = UInt32(n) }
+        if let n = try number("maxFindMatches", 1...1_000_000) { d.maxFindMatches = n }
+        if let value = object["peers"] {
+            guard let list = value as? [[String: Any]] else { throw fail("peers", "a list of objects") }
+            for (i, p) in list.enumerated() {
+                let unknownPeer = Set(p.keys).subtracting(knownPeerKeys)
+                if !unknownPeer.isEmpty {
+                    throw ImagingIndexError(.configuration, "\(file): unknown setting(s) \(unknownPeer.sorted().joined(separator: ", ")) in dicom.peers[\(i)]")
+                }
+                let ae = try aeTitle(p["aeTitle"], "peers[\(i)].aeTitle")
+                var permissions = Set(DicomNodeConfiguration.Permission.allCases)
+                if let given = p["permissions"] {
+                    guard let names = given as? [String] else { throw fail("peers[\(i)].permissions", "a list of store, query, retrieve") }
+                    permissions = []
+                    for name in names {
+                        guard let perm = DicomNodeConfiguration.Permission(rawValue: name) else {
+                            throw fail("peers[\(i)].permissions", "a list of store, query, retrieve ('\(name)' is not one)")
+                        }
+                        permissions.insert(perm)
+                    }
+                }
+                var port: UInt16? = nil
+                if let value = p["port"] {
+                    guard let n = value as? Int, (1...65535).contains(n) else { throw fail("peers[\(i)].port", "a port number") }
+                    port = UInt16(n)
+                }
+                d.peers.append(.init(aeTitle: ae, host: p["host"] as? String, port: port,
+                                     hospital: p["hospital"] as? String ?? ae, permissions: permissions))
+            }
+        }
+        return d
     }
 }

@@ -11,6 +11,8 @@ public struct ImagingIndexError: Error, Sendable, CustomStringConvertible {
         case indexUnavailable
         /// A second copy of a SOP instance under the `reject` duplicate policy.
         case duplicateRejected
+        /// The data set is not the SOP instance the request announced.
+        case doesNotMatchRequest
         /// Reading the input or writing the store failed.
         case io
         /// The configuration file or an option is wrong.
@@ -28,7 +30,9 @@ public struct ImagingIndexError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Bad input (the sender's problem) rather than a failure of ImagingIndex.
-    public var isBadInput: Bool { code == .notDicom || code == .corrupt || code == .duplicateRejected }
+    public var isBadInput: Bool {
+        code == .notDicom || code == .corrupt || code == .duplicateRejected || code == .doesNotMatchRequest
+    }
 
     public var description: String { message }
 }

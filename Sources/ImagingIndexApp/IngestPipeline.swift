@@ -74,12 +74,52 @@ public final class IngestPipeline: Sendable {
         }
     }
 
+    /// Ingests a received file that already lies in the store's `tmp/` folder (C-STORE): it is
+    /// moved into place rather than copied. `expected` is the SOP class and instance the request
+    /// announced; a data set that is another one is refused. The file is gone afterwards,
+    /// whatever the outcome.
+    public func ingestReceivedFile(_ path: String, origin: Origin, sourceAETitle: String?,
+                                   expected: (sopClassUID: String, sopInstanceUID: String)?,
+                                   source: String) throws(ImagingIndexError) -> Outcome {
+        defer { unlink(path) }
+        do throws(ImagingIndexError) {
+            let data: Data
+            do {
+                data = try FileStore.readFile(path)
+            } catch {
+                throw ImagingIndexError(.io, "\(source): cannot read the received data set")
+            }
+            let file = try parse(data, source: source)
+            let metadata = try extract(file, source: source, looksLikePart10: IngestPipeline.hasPart10Preamble(data))
+            if let expected, expected.sopClassUID != metadata.instance.sopClassUID
+                || expected.sopInstanceUID != metadata.instance.sopInstanceUID {
+                throw ImagingIndexError(.doesNotMatchRequest,
+                                        "\(source): the data set's SOP class/instance differs from the C-STORE request's")
+            }
+            return try commit(metadata, origin: origin, sourceAETitle: sourceAETitle, source: source) { () throws(StorageError) in
+                if file.hasPart10Header {
+                    return try store.adopt(temporaryFile: path, sopInstanceUID: metadata.instance.sopInstanceUID)
+                }
+                return try store.write(try part10(data, source: source), sopInstanceUID: metadata.instance.sopInstanceUID)
+            }
+        } catch {
+            if !error.isBadInput { counters.withLock { $0.failures += 1 } }
+            throw error
+        }
+    }
+
+    private func part10(_ data: Data, source: String) throws(StorageError) -> Data {
+        do {
+            return try DicomFile(data: data, options: [.keepOriginalCharacterSet], source: source).part10Data()
+        } catch {
+            throw StorageError(.io, "cannot be rewritten as a Part 10 file: \(error.message)")
+        }
+    }
+
     private func ingestUnchecked(_ data: Data, origin: Origin, sourceAETitle: String?,
                                  source: String) throws(ImagingIndexError) -> Outcome {
         let file = try parse(data, source: source)
         let metadata = try extract(file, source: source, looksLikePart10: IngestPipeline.hasPart10Preamble(data))
-        let sop = metadata.instance.sopInstanceUID
-        let sendingAE = sourceAETitle ?? metadata.instance.sourceApplicationEntityTitle
 
         // Objects without a Part 10 header are stored as proper Part 10 files.
         var bytes = data
@@ -90,7 +130,17 @@ public final class IngestPipeline: Sendable {
                 throw ImagingIndexError(.corrupt, "\(source): cannot be rewritten as a Part 10 file: \(error.message)", underlying: error)
             }
         }
+        let sop = metadata.instance.sopInstanceUID
+        return try commit(metadata, origin: origin, sourceAETitle: sourceAETitle, source: source) { () throws(StorageError) in
+            try store.write(bytes, sopInstanceUID: sop)
+        }
+    }
 
+    /// The duplicate policy, the durable file, the index commit: shared by every source.
+    private func commit(_ metadata: InstanceMetadata, origin: Origin, sourceAETitle: String?, source: String,
+                        storeFile: () throws(StorageError) -> StoredFile) throws(ImagingIndexError) -> Outcome {
+        let sop = metadata.instance.sopInstanceUID
+        let sendingAE = sourceAETitle ?? metadata.instance.sourceApplicationEntityTitle
         return try locks.withLock(sop) { () throws(ImagingIndexError) -> Outcome in
             let existing: InstanceRecord?
             do throws(IndexError) {
@@ -113,7 +163,7 @@ public final class IngestPipeline: Sendable {
             }
             let stored: StoredFile
             do throws(StorageError) {
-                stored = try store.write(bytes, sopInstanceUID: sop)
+                stored = try storeFile()
             } catch {
                 let code: ImagingIndexError.Code = error.code == .outOfSpace ? .outOfSpace : .io
                 throw ImagingIndexError(code, "\(source): cannot store the file: \(error.message)", underlying: error)

@@ -4,11 +4,11 @@ import Logging
 import ImagingIndexApp
 
 @main
-struct ImagingIndexCommand: ParsableCommand {
+struct ImagingIndexCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "imaging-index",
         abstract: "ImagingIndex: a city-wide DICOM store and index.",
-        subcommands: [ImportCommand.self, ReindexCommand.self, FindCommand.self, StatsCommand.self]
+        subcommands: [ServeCommand.self, ImportCommand.self, ReindexCommand.self, FindCommand.self, StatsCommand.self]
     )
 }
 

@@ -1,0 +1,28 @@
+import DicomCore
+import DcmtkBridge
+
+/// Who is on the other end of an association.
+public struct AssociationContext: Sendable {
+    public var id: UInt64
+    public var callingAETitle: String
+    public var peerHost: String
+    public var peer: DicomNodeConfiguration.Peer
+}
+
+/// C-STORE: take the received file (move it into the store) and answer with a status.
+public protocol StoreHandler: Sendable {
+    func store(file: String, sopClassUID: String, sopInstanceUID: String, transferSyntaxUID: String,
+               context: AssociationContext) -> DimseAnswer
+}
+
+/// C-FIND: call `emit` with each match's attributes (keyed by tag, UTF-8 text) until it returns
+/// true (the peer cancelled) or the matches end; return the final status.
+public protocol QueryHandler: Sendable {
+    func find(_ request: FindRequest, context: AssociationContext, limit: Int,
+              emit: ([DicomTag: String]) -> Bool) -> DimseAnswer
+}
+
+/// C-MOVE / C-GET: the stored files the identifier names.
+public protocol RetrieveHandler: Sendable {
+    func files(for request: FindRequest, context: AssociationContext) -> Result<[RetrieveFile], NetworkError>
+}

@@ -1,0 +1,41 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import DicomNetwork
+
+extension ImagingIndexNode {
+    /// The DIMSE listener of this node (port bound now, so a taken port fails here).
+    public func makeDimseService(logger: Logger = Logger(label: "imaging-index.dimse")) throws(ImagingIndexError)
+        -> (service: DimseService, port: UInt16, run: @Sendable () async throws -> Void) {
+        let handlers = DicomNodeHandlers(pipeline: pipeline, index: index, store: store,
+                                         extraTags: configuration.extraTags, logger: logger)
+        let node = DimseNode(configuration: configuration.dicom, storage: handlers, query: handlers, retrieve: handlers,
+                             logger: logger)
+        let service = DimseService(node: node, temporaryFolder: store.temporaryRoot.path, logger: logger)
+        do {
+            let provider = try service.makeProvider()
+            return (service, provider.port, { try await service.run(provider) })
+        } catch {
+            throw ImagingIndexError(.configuration, error.message)
+        }
+    }
+
+    /// Runs the node's services until SIGINT or SIGTERM, then shuts down gracefully.
+    public func serve(logger: Logger) async throws {
+        if getenv("TCP_NODELAY") == nil { setenv("TCP_NODELAY", "1", 1) }
+        let dimse = try makeDimseService(logger: logger)
+        let runner = DimseRunner(body: dimse.run)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: runner)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        shutdown()
+    }
+}
+
+/// Adapts the pre-bound listener to a `Service`.
+struct DimseRunner: Service {
+    let body: @Sendable () async throws -> Void
+    func run() async throws { try await body() }
+}
