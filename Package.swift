@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "DicomStorageTests", dependencies: ["DicomStorage", "DicomTestSupport"]),
         .testTarget(name: "DicomNetworkTests", dependencies: ["DicomNetwork", "DcmtkBridge", "DicomTestSupport"]),
         .testTarget(name: "ImagingIndexAppTests", dependencies: ["ImagingIndexApp", "DicomTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["DicomTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["DicomTestSupport", "DcmtkBridge", "DicomCore"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -9,6 +9,22 @@ public struct ProcessResult: Sendable {
 }
 
 public enum ProcessRunner {
+    /// Processes started from a test thread inherit its blocked signals (SIGTERM among them), so a
+    /// child could never be asked to stop, and Python's multiprocessing pools hang on exit. Every
+    /// child is therefore started through a one-line trampoline that clears the signal mask and
+    /// execs the real program.
+    public static func unblocked(_ executable: URL, _ arguments: [String]) -> (URL, [String]) {
+        let trampoline = "import os,signal,sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])"
+        return (URL(fileURLWithPath: "/usr/bin/python3"), ["-c", trampoline, executable.path] + arguments)
+    }
+
+    /// A `Process` for `executable` that starts with no blocked signals.
+    public static func process(_ executable: URL, _ arguments: [String]) -> Process {
+        let process = Process()
+        (process.executableURL, process.arguments) = unblocked(executable, arguments)
+        return process
+    }
+
     /// The built `imaging-index` executable next to the test bundle.
     public static var imagingIndexBinary: URL {
         let candidates = [
@@ -22,9 +38,7 @@ public enum ProcessRunner {
     @discardableResult
     public static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
                            timeout: TimeInterval = 300) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        let process = process(executable, arguments)
         var env = ProcessInfo.processInfo.environment
         env["TCP_NODELAY"] = "1"
         for (k, v) in environment { env[k] = v }
@@ -44,7 +58,7 @@ public enum ProcessRunner {
         DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         group.wait()
         return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),

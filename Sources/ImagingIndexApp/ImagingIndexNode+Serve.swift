@@ -23,6 +23,13 @@ extension ImagingIndexNode {
     /// Runs the node's services until SIGINT or SIGTERM, then shuts down gracefully.
     public func serve(logger: Logger) async throws {
         if getenv("TCP_NODELAY") == nil { setenv("TCP_NODELAY", "1", 1) }
+        // A parent may have started us with SIGTERM/SIGINT blocked: unblock them, or a graceful
+        // shutdown could never be asked for.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         let dimse = try makeDimseService(logger: logger)
         let runner = DimseRunner(body: dimse.run)
         let group = ServiceGroup(configuration: .init(

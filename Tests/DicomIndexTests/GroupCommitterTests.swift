@@ -29,6 +29,7 @@ final class RecordingStore: IndexStore {
     func instance(sopInstanceUID: String) throws(IndexError) -> InstanceRecord? { nil }
     func query(_ query: IndexQuery) throws(IndexError) -> [QueryMatch] { [] }
     func count(_ query: IndexQuery) throws(IndexError) -> Int { 0 }
+    func sopClasses(inStudy studyInstanceUID: String) throws(IndexError) -> [String] { [] }
     func removeInstances(ids: [Int64]) throws(IndexError) -> Int { 0 }
     func instanceLocations(afterID: Int64, limit: Int) throws(IndexError) -> [InstanceLocation] { [] }
     func instanceLocations(pathPrefix: String) throws(IndexError) -> [InstanceLocation] { [] }

@@ -95,9 +95,7 @@ import DicomTestSupport
         let before = try cli(["find", "--level", "image", "--json"])
 
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: data + "/index.sqlite" + suffix) }
-        let process = Process()
-        process.executableURL = ProcessRunner.imagingIndexBinary
-        process.arguments = ["reindex", "--all", "--quiet", "--data-dir", data]
+        let process = ProcessRunner.process(ProcessRunner.imagingIndexBinary, ["reindex", "--all", "--quiet", "--data-dir", data])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

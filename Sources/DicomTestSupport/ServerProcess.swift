@@ -1,0 +1,86 @@
+import Foundation
+
+/// `imaging-index serve` started by a test on 127.0.0.1 with port 0 (the kernel picks a free
+/// one; the server logs it), stopped with SIGTERM (or killed) at the end.
+public final class ServerProcess: @unchecked Sendable {  // the Process is only touched by the test that owns this
+    public let process: Process
+    public let dataDirectory: URL
+    public let logFile: URL
+    public private(set) var port: UInt16 = 0
+
+    public init(dataDirectory: URL, config: String? = nil, extraArguments: [String] = []) throws {
+        self.dataDirectory = dataDirectory
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        logFile = dataDirectory.deletingLastPathComponent()
+            .appendingPathComponent("server-\(UUID().uuidString.prefix(6)).log")
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        var arguments = ["serve", "--data-dir", dataDirectory.path, "--port", "0", "--bind", "127.0.0.1"]
+        if let config {
+            let url = dataDirectory.deletingLastPathComponent().appendingPathComponent("config-\(UUID().uuidString.prefix(6)).json")
+            try Data(config.utf8).write(to: url)
+            arguments += ["--config", url.path]
+        }
+        process = ProcessRunner.process(ProcessRunner.imagingIndexBinary, arguments + extraArguments)
+        var env = ProcessInfo.processInfo.environment
+        env["TCP_NODELAY"] = "1"
+        process.environment = env
+        let handle = try FileHandle(forWritingTo: logFile)
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let text = try? String(contentsOf: logFile, encoding: .utf8),
+               let range = text.range(of: "dicom.port=") {
+                let digits = text[range.upperBound...].prefix { $0.isNumber }
+                port = UInt16(digits) ?? 0
+                if port != 0 { return }
+            }
+            if !process.isRunning { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw ServerError(message: "server did not start: \(log)")
+    }
+
+    public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// SIGTERM, then wait; returns the exit status.
+    @discardableResult
+    public func stop(timeout: TimeInterval = 30) -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    public func killHard() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { killHard() } }
+
+    public struct ServerError: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
+}
+
+/// DCMTK's command-line peers, by absolute path (pynetdicom installs scripts of the same names).
+public enum DcmtkTool {
+    public static func run(_ tool: String, _ arguments: [String], timeout: TimeInterval = 120) throws -> ProcessResult {
+        try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/\(tool)"), arguments, timeout: timeout)
+    }
+}
+
+/// A Python peer script from `Tests/peers/` (pynetdicom), run with python3.
+public enum PythonPeer {
+    public static func run(_ script: String, _ arguments: [String], timeout: TimeInterval = 120) throws -> ProcessResult {
+        let path = TestImages.packageRoot.appendingPathComponent("Tests/peers/\(script)").path
+        return try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", path] + arguments, timeout: timeout)
+    }
+}
