@@ -9,6 +9,14 @@ public struct AssociationRequest: Sendable, Hashable {
     public var calledAETitle: String
     public var peerHost: String
     public var peerMaxPDU: UInt32
+
+    public init(id: UInt64, callingAETitle: String, calledAETitle: String, peerHost: String, peerMaxPDU: UInt32) {
+        self.id = id
+        self.callingAETitle = callingAETitle
+        self.calledAETitle = calledAETitle
+        self.peerHost = peerHost
+        self.peerMaxPDU = peerMaxPDU
+    }
 }
 
 /// A-ASSOCIATE-RJ parameters (PS3.8 Table 9-21).
