@@ -111,16 +111,21 @@ public final class FileStore: Sendable {
     /// Takes a complete file written elsewhere on this file system (the network layer writes
     /// received data sets into `tmp/`) and stores it durably as the file of `sopInstanceUID`:
     /// fsync, rename into place, fsync of the folder. The source path is gone afterwards.
-    public func adopt(temporaryFile source: String, sopInstanceUID: String) throws(StorageError) -> StoredFile {
+    /// `contents`: the file's bytes when the caller has read them already (for the checksum).
+    public func adopt(temporaryFile source: String, sopInstanceUID: String, contents: Data? = nil) throws(StorageError) -> StoredFile {
         let relative = FileStore.relativePath(forSOPInstanceUID: sopInstanceUID)
         let destination = path(forRelativePath: relative)
         let folder = String(destination[..<destination.lastIndex(of: "/")!])
         try ensureDirectory(folder)
         let data: Data
-        do {
-            data = try FileStore.readFile(source)
-        } catch {
-            throw StorageError(.io, "cannot read the received file")
+        if let contents {
+            data = contents
+        } else {
+            do {
+                data = try FileStore.readFile(source)
+            } catch {
+                throw StorageError(.io, "cannot read the received file")
+            }
         }
         let fd = open(source, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw StorageError.fromErrno(errno, "cannot open the received file") }
@@ -171,13 +176,35 @@ public final class FileStore: Sendable {
         }
     }
 
-    /// Reads a file: small ones with plain reads, large ones (over 4 MiB) memory-mapped.
+    /// Reads a file: small ones with plain POSIX reads into one buffer, large ones (over 4 MiB)
+    /// memory-mapped. (Foundation's reader leaks its buffer on empty files.)
     public static func readFile(_ path: String) throws -> Data {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StorageError.fromErrno(errno, "cannot open \(path)") }
+        defer { close(fd) }
         var st = stat()
-        if stat(path, &st) == 0 && st.st_size > 4 << 20 {
+        guard fstat(fd, &st) == 0 else { throw StorageError.fromErrno(errno, "cannot stat \(path)") }
+        let size = Int(st.st_size)
+        if size > 4 << 20 {
             return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         }
-        return try Data(contentsOf: URL(fileURLWithPath: path))
+        var data = Data(count: size)
+        var offset = 0
+        let failure: Int32? = data.withUnsafeMutableBytes { raw -> Int32? in
+            while offset < size {
+                let n = Glibc.read(fd, raw.baseAddress! + offset, size - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                if n == 0 { break }
+                offset += n
+            }
+            return nil
+        }
+        if let failure { throw StorageError.fromErrno(failure, "cannot read \(path)") }
+        if offset < size { data.count = offset }
+        return data
     }
 
     /// SHA-256 of a stored file, lower-case hex.

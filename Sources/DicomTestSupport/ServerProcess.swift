@@ -13,7 +13,7 @@ public final class ServerProcess: @unchecked Sendable {  // the Process is only 
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         logFile = dataDirectory.deletingLastPathComponent()
             .appendingPathComponent("server-\(UUID().uuidString.prefix(6)).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         var arguments = ["serve", "--data-dir", dataDirectory.path, "--port", "0", "--bind", "127.0.0.1"]
         if let config {
             let url = dataDirectory.deletingLastPathComponent().appendingPathComponent("config-\(UUID().uuidString.prefix(6)).json")

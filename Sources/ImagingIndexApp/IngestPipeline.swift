@@ -98,7 +98,7 @@ public final class IngestPipeline: Sendable {
             }
             return try commit(metadata, origin: origin, sourceAETitle: sourceAETitle, source: source) { () throws(StorageError) in
                 if file.hasPart10Header {
-                    return try store.adopt(temporaryFile: path, sopInstanceUID: metadata.instance.sopInstanceUID)
+                    return try store.adopt(temporaryFile: path, sopInstanceUID: metadata.instance.sopInstanceUID, contents: data)
                 }
                 return try store.write(try part10(data, source: source), sopInstanceUID: metadata.instance.sopInstanceUID)
             }
