@@ -53,20 +53,8 @@ constexpr uint32_t kKnownFlags = CDCM_LOAD_SKIP_PIXEL_DATA | CDCM_LOAD_NO_UTF8;
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-void clearError(cdcm_error *error) {
-    if (error != nullptr) {
-        error->status = CDCM_OK;
-        error->message[0] = '\0';
-    }
-}
-
-int32_t fail(cdcm_error *error, int32_t status, const std::string &message) {
-    if (error != nullptr) {
-        error->status = status;
-        std::snprintf(error->message, sizeof(error->message), "%s", message.c_str());
-    }
-    return status;
-}
+using cdcm_detail::clearError;
+using cdcm_detail::fail;
 
 // strerror_r comes in a GNU flavour (returns char *) and an XSI flavour (returns int).
 inline const char *pickErrorText(int rc, const char *buffer) { return rc == 0 ? buffer : "unknown error"; }

@@ -12,6 +12,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <cstdio>
 #include <vector>
 
 // The dataset handle of cdcm.h. Defined here so that every file of the shim can create and read it.
@@ -28,6 +29,22 @@ struct cdcm_dataset {
 };
 
 namespace cdcm_detail {
+
+// Errors: every entry point clears *error on entry and fills it on failure (error may be NULL).
+inline void clearError(cdcm_error *error) {
+    if (error != nullptr) {
+        error->status = CDCM_OK;
+        error->message[0] = '\0';
+    }
+}
+
+inline int32_t fail(cdcm_error *error, int32_t status, const std::string &message) {
+    if (error != nullptr) {
+        error->status = status;
+        std::snprintf(error->message, sizeof(error->message), "%s", message.c_str());
+    }
+    return status;
+}
 
 // DCMTK's one-time initialisation (dictionary check, decoder registration), as every entry
 // point of cdcm.h runs it: CDCM_OK, or the failure (also written to *error when not NULL).

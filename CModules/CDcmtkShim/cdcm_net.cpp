@@ -69,20 +69,8 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Errors (same conventions as cdcm.cpp)
 
-void clearError(cdcm_error *error) {
-    if (error != nullptr) {
-        error->status = CDCM_OK;
-        error->message[0] = '\0';
-    }
-}
-
-int32_t fail(cdcm_error *error, int32_t status, const std::string &message) {
-    if (error != nullptr) {
-        error->status = status;
-        std::snprintf(error->message, sizeof(error->message), "%s", message.c_str());
-    }
-    return status;
-}
+using cdcm_detail::clearError;
+using cdcm_detail::fail;
 
 int32_t internalFailure(cdcm_error *error, const char *where) {
     try {

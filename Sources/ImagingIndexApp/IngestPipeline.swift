@@ -122,17 +122,9 @@ public final class IngestPipeline: Sendable {
         let metadata = try extract(file, source: source, looksLikePart10: IngestPipeline.hasPart10Preamble(data))
 
         // Objects without a Part 10 header are stored as proper Part 10 files.
-        var bytes = data
-        if !file.hasPart10Header {
-            do {
-                bytes = try DicomFile(data: data, options: [.keepOriginalCharacterSet], source: source).part10Data()
-            } catch {
-                throw ImagingIndexError(.corrupt, "\(source): cannot be rewritten as a Part 10 file: \(error.message)", underlying: error)
-            }
-        }
         let sop = metadata.instance.sopInstanceUID
         return try commit(metadata, origin: origin, sourceAETitle: sourceAETitle, source: source) { () throws(StorageError) in
-            try store.write(bytes, sopInstanceUID: sop)
+            try store.write(file.hasPart10Header ? data : try part10(data, source: source), sopInstanceUID: sop)
         }
     }
 
