@@ -66,17 +66,7 @@ std::string systemErrorText(int code) {
     return pickErrorText(strerror_r(code, buffer, sizeof(buffer)), buffer);
 }
 
-int32_t internalFailure(cdcm_error *error, const char *where) {
-    try {
-        throw;
-    } catch (const std::bad_alloc &) {
-        return fail(error, CDCM_ERR_INTERNAL, std::string(where) + ": out of memory");
-    } catch (const std::exception &e) {
-        return fail(error, CDCM_ERR_INTERNAL, std::string(where) + ": C++ exception: " + e.what());
-    } catch (...) {
-        return fail(error, CDCM_ERR_INTERNAL, std::string(where) + ": unknown C++ exception");
-    }
-}
+using cdcm_detail::internalFailure;
 
 // ---------------------------------------------------------------------------------------------
 // One-time initialisation
@@ -563,19 +553,28 @@ int32_t cdcm_dataset_charset_converted(cdcm_dataset *dataset, const char **warni
     }
 }
 
+namespace {
+
+// The common start of the readers: DCMTK initialised, arguments present, the element at path.
+int32_t lookup(cdcm_dataset *dataset, cdcm_path path, bool outputGiven, DcmElement **element) {
+    int32_t status = ensureInitialized(nullptr);
+    if (status != CDCM_OK)
+        return status;
+    if (dataset == nullptr || !outputGiven)
+        return CDCM_ERR_ARGUMENT;
+    return resolvePath(dataset, path, element);
+}
+
+} // namespace
+
 int32_t cdcm_dataset_get_string(cdcm_dataset *dataset, cdcm_path path, const char **out, size_t *length) {
     try {
         if (out != nullptr)
             *out = nullptr;
         if (length != nullptr)
             *length = 0;
-        int32_t status = ensureInitialized(nullptr);
-        if (status != CDCM_OK)
-            return status;
-        if (dataset == nullptr || out == nullptr)
-            return CDCM_ERR_ARGUMENT;
         DcmElement *element = nullptr;
-        status = resolvePath(dataset, path, &element);
+        const int32_t status = lookup(dataset, path, out != nullptr, &element);
         if (status != CDCM_OK)
             return status;
         const TextKind kind = textKind(element->ident());
@@ -620,13 +619,8 @@ int32_t cdcm_dataset_sequence_count(cdcm_dataset *dataset, cdcm_path path, size_
     try {
         if (count != nullptr)
             *count = 0;
-        int32_t status = ensureInitialized(nullptr);
-        if (status != CDCM_OK)
-            return status;
-        if (dataset == nullptr || count == nullptr)
-            return CDCM_ERR_ARGUMENT;
         DcmElement *element = nullptr;
-        status = resolvePath(dataset, path, &element);
+        const int32_t status = lookup(dataset, path, count != nullptr, &element);
         if (status != CDCM_OK)
             return status;
         if (element->ident() != EVR_SQ)

@@ -13,6 +13,8 @@
 #include <memory>
 #include <string>
 #include <cstdio>
+#include <exception>
+#include <new>
 #include <vector>
 
 // The dataset handle of cdcm.h. Defined here so that every file of the shim can create and read it.
@@ -44,6 +46,19 @@ inline int32_t fail(cdcm_error *error, int32_t status, const std::string &messag
         std::snprintf(error->message, sizeof(error->message), "%s", message.c_str());
     }
     return status;
+}
+
+// Called inside a catch block: turns the exception in flight into CDCM_ERR_INTERNAL with its text.
+inline int32_t internalFailure(cdcm_error *error, const char *where) {
+    try {
+        throw;
+    } catch (const std::bad_alloc &) {
+        return fail(error, CDCM_ERR_INTERNAL, std::string(where) + ": out of memory");
+    } catch (const std::exception &e) {
+        return fail(error, CDCM_ERR_INTERNAL, std::string(where) + ": C++ exception: " + e.what());
+    } catch (...) {
+        return fail(error, CDCM_ERR_INTERNAL, std::string(where) + ": unknown C++ exception");
+    }
 }
 
 // DCMTK's one-time initialisation (dictionary check, decoder registration), as every entry

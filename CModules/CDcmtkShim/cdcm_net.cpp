@@ -72,17 +72,7 @@ namespace {
 using cdcm_detail::clearError;
 using cdcm_detail::fail;
 
-int32_t internalFailure(cdcm_error *error, const char *where) {
-    try {
-        throw;
-    } catch (const std::bad_alloc &) {
-        return fail(error, CDCM_ERR_INTERNAL, std::string(where) + ": out of memory");
-    } catch (const std::exception &e) {
-        return fail(error, CDCM_ERR_INTERNAL, std::string(where) + ": C++ exception: " + e.what());
-    } catch (...) {
-        return fail(error, CDCM_ERR_INTERNAL, std::string(where) + ": unknown C++ exception");
-    }
-}
+using cdcm_detail::internalFailure;
 
 std::string errnoText(int code) {
     char buffer[256];

@@ -52,10 +52,20 @@ func write(_ sop: String) -> InstanceWrite {
         let store = RecordingStore()
         let committer = GroupCommitter(store: store, maxBatch: 64)
         let results = Mutex<[String: Bool]>([:])
-        DispatchQueue.concurrentPerform(iterations: 200) { i in
-            let ok = (try? committer.submit(write("1.2.\(i)"))) != nil
-            results.withLock { $0["1.2.\(i)"] = ok }
+        // 16 writer threads (concurrentPerform would use one per core: 2 here, which alternate
+        // and never leave more than one write queued).
+        let group = DispatchGroup()
+        for t in 0..<16 {
+            group.enter()
+            Thread {
+                for i in stride(from: t, to: 200, by: 16) {
+                    let ok = (try? committer.submit(write("1.2.\(i)"))) != nil
+                    results.withLock { $0["1.2.\(i)"] = ok }
+                }
+                group.leave()
+            }.start()
         }
+        group.wait()
         committer.shutdown()
         let batches = store.batches.withLock { $0 }
         #expect(results.withLock { $0.count } == 200)
