@@ -76,7 +76,13 @@ extension SQLiteIndexStore {
 
         // Patient, keyed by (PatientID, IssuerOfPatientID).
         let name = m.patient.patientName
-        let patientRef = try Int64.fetchOne(db.cachedStatement(sql: """
+        let patientKey: [(any DatabaseValueConvertible)?] = [m.patient.patientID ?? "", m.patient.issuerOfPatientID ?? ""]
+        let birthDate = m.patient.birthDate.map { DicomDateTime.normalizedDate($0) ?? $0 }
+        let patientRef = try Self.touchIfUnchanged(
+            db, table: "patient", key: ["patient_id", "issuer"], keyValues: patientKey,
+            columns: ["name", "birth_date", "sex", "policy"], values: [name, birthDate, m.patient.sex, item.policy],
+            sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID
+        ) ?? Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO patient (patient_id, issuer, name, name_ci, name_fold, birth_date, sex, policy, source_time, source_sop)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (patient_id, issuer) DO UPDATE SET
@@ -88,7 +94,7 @@ extension SQLiteIndexStore {
             """), arguments: [
                 m.patient.patientID ?? "", m.patient.issuerOfPatientID ?? "",
                 name, name.map(PersonName.matchKey), name.map(PersonName.foldedKey),
-                m.patient.birthDate.map { DicomDateTime.normalizedDate($0) ?? $0 }, m.patient.sex, item.policy,
+                birthDate, m.patient.sex, item.policy,
                 sourceTime, m.instance.sopInstanceUID,
             ]) ?? Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM patient WHERE patient_id = ? AND issuer = ?"), arguments: [m.patient.patientID ?? "", m.patient.issuerOfPatientID ?? ""])!
         if !m.patient.otherPatientIDs.isEmpty {
@@ -109,7 +115,16 @@ extension SQLiteIndexStore {
 
         // Study
         let referring = m.study.referringPhysicianName
-        let studyRef = try Int64.fetchOne(db.cachedStatement(sql: """
+        let studyDate = m.study.studyDate.map { DicomDateTime.normalizedDate($0) ?? $0 }
+        let studyRef = try Self.touchIfUnchanged(
+            db, table: "study", key: ["study_uid"], keyValues: [m.study.studyInstanceUID],
+            columns: ["patient_ref", "study_date", "study_time", "accession", "accession_issuer", "study_id",
+                      "description", "referring", "institution", "source_ae", "policy"],
+            values: [patientRef, studyDate, m.study.studyTime, m.study.accessionNumber, m.study.accessionNumberIssuer,
+                     m.study.studyID, m.study.studyDescription, referring, m.study.institutionName, item.sourceAETitle,
+                     item.policy],
+            sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID
+        ) ?? Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO study (patient_ref, study_uid, study_date, study_time, study_time_key, accession, accession_issuer,
                                study_id, description, referring, referring_ci, referring_fold, institution, source_ae, policy,
                                source_time, source_sop)
@@ -125,7 +140,7 @@ extension SQLiteIndexStore {
             WHERE \(Self.newerSource("study"))
             RETURNING id
             """), arguments: [
-                patientRef, m.study.studyInstanceUID, m.study.studyDate.map { DicomDateTime.normalizedDate($0) ?? $0 },
+                patientRef, m.study.studyInstanceUID, studyDate,
                 m.study.studyTime, m.study.studyTime.flatMap { DicomDateTime.normalizedTime($0) },
                 m.study.accessionNumber, m.study.accessionNumberIssuer, m.study.studyID, m.study.studyDescription,
                 referring, referring.map(PersonName.matchKey), referring.map(PersonName.foldedKey),
@@ -134,7 +149,16 @@ extension SQLiteIndexStore {
         touched.studies.insert(studyRef)
 
         // Series
-        let seriesRef = try Int64.fetchOne(db.cachedStatement(sql: """
+        let seriesNumber = m.series.seriesNumber.flatMap(Self.integer)
+        let seriesDate = m.series.seriesDate.map { DicomDateTime.normalizedDate($0) ?? $0 }
+        let seriesRef = try Self.touchIfUnchanged(
+            db, table: "series", key: ["series_uid"], keyValues: [m.series.seriesInstanceUID],
+            columns: ["study_ref", "modality", "series_number", "description", "body_part", "series_date",
+                      "series_time", "policy"],
+            values: [studyRef, m.series.modality, seriesNumber, m.series.seriesDescription, m.series.bodyPartExamined,
+                     seriesDate, m.series.seriesTime, item.policy],
+            sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID
+        ) ?? Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO series (study_ref, series_uid, modality, series_number, description, body_part,
                                 series_date, series_time, series_time_key, policy, source_time, source_sop)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -146,9 +170,9 @@ extension SQLiteIndexStore {
             WHERE \(Self.newerSource("series"))
             RETURNING id
             """), arguments: [
-                studyRef, m.series.seriesInstanceUID, m.series.modality, m.series.seriesNumber.flatMap(Self.integer),
+                studyRef, m.series.seriesInstanceUID, m.series.modality, seriesNumber,
                 m.series.seriesDescription, m.series.bodyPartExamined,
-                m.series.seriesDate.map { DicomDateTime.normalizedDate($0) ?? $0 }, m.series.seriesTime,
+                seriesDate, m.series.seriesTime,
                 m.series.seriesTime.flatMap { DicomDateTime.normalizedTime($0) }, item.policy, sourceTime,
                 m.instance.sopInstanceUID,
             ]) ?? Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM series WHERE series_uid = ?"), arguments: [m.series.seriesInstanceUID])!
@@ -190,18 +214,16 @@ extension SQLiteIndexStore {
         return result
     }
 
+    // Per-row statements, prepared once per connection: a commit touches a handful of rows, and
+    // preparing an IN (...) list anew for every commit cost more than running it.
     private static func addParents(of touched: inout Touched, db: Database) throws {
-        for chunk in Array(touched.series).chunked(500) {
-            for study in try Int64.fetchAll(db, sql: "SELECT DISTINCT study_ref FROM series WHERE id IN (\(placeholders(chunk.count)))",
-                                            arguments: StatementArguments(chunk)) {
-                touched.studies.insert(study)
-            }
+        let studyOfSeries = try db.cachedStatement(sql: "SELECT study_ref FROM series WHERE id = ?")
+        for series in touched.series {
+            if let study = try Int64.fetchOne(studyOfSeries, arguments: [series]) { touched.studies.insert(study) }
         }
-        for chunk in Array(touched.studies).chunked(500) {
-            for patient in try Int64.fetchAll(db, sql: "SELECT DISTINCT patient_ref FROM study WHERE id IN (\(placeholders(chunk.count)))",
-                                              arguments: StatementArguments(chunk)) {
-                touched.patients.insert(patient)
-            }
+        let patientOfStudy = try db.cachedStatement(sql: "SELECT patient_ref FROM study WHERE id = ?")
+        for study in touched.studies {
+            if let patient = try Int64.fetchOne(patientOfStudy, arguments: [study]) { touched.patients.insert(patient) }
         }
     }
 
@@ -210,36 +232,54 @@ extension SQLiteIndexStore {
     private static func refresh(_ touched: Touched, db: Database) throws {
         var touched = touched
         try addParents(of: &touched, db: db)
-        for chunk in Array(touched.series).chunked(500) {
-            let marks = placeholders(chunk.count)
-            let args = StatementArguments(chunk)
-            try db.execute(sql: """
-                UPDATE series SET num_instances = (SELECT count(*) FROM instance WHERE series_ref = series.id)
-                WHERE id IN (\(marks))
-                """, arguments: args)
-            try db.execute(sql: "DELETE FROM series WHERE id IN (\(marks)) AND num_instances = 0", arguments: args)
+        let countSeries = try db.cachedStatement(sql: """
+            UPDATE series SET num_instances = (SELECT count(*) FROM instance WHERE series_ref = series.id)
+            WHERE id = ?
+            """)
+        let pruneSeries = try db.cachedStatement(sql: "DELETE FROM series WHERE id = ? AND num_instances = 0")
+        for series in touched.series {
+            try countSeries.execute(arguments: [series])
+            try pruneSeries.execute(arguments: [series])
         }
-        for chunk in Array(touched.studies).chunked(500) {
-            let marks = placeholders(chunk.count)
-            let args = StatementArguments(chunk)
-            try db.execute(sql: """
-                UPDATE study SET
-                    num_series = (SELECT count(*) FROM series WHERE study_ref = study.id),
-                    num_instances = (SELECT COALESCE(sum(num_instances), 0) FROM series WHERE study_ref = study.id),
-                    modalities = (SELECT group_concat(modality, '\\') FROM
-                                    (SELECT DISTINCT modality FROM series
-                                     WHERE study_ref = study.id AND modality IS NOT NULL AND modality <> ''
-                                     ORDER BY modality))
-                WHERE id IN (\(marks))
-                """, arguments: args)
-            try db.execute(sql: "DELETE FROM study WHERE id IN (\(marks)) AND num_series = 0", arguments: args)
+        let countStudy = try db.cachedStatement(sql: """
+            UPDATE study SET
+                num_series = (SELECT count(*) FROM series WHERE study_ref = study.id),
+                num_instances = (SELECT COALESCE(sum(num_instances), 0) FROM series WHERE study_ref = study.id),
+                modalities = (SELECT group_concat(modality, '\\') FROM
+                                (SELECT DISTINCT modality FROM series
+                                 WHERE study_ref = study.id AND modality IS NOT NULL AND modality <> ''
+                                 ORDER BY modality))
+            WHERE id = ?
+            """)
+        let pruneStudy = try db.cachedStatement(sql: "DELETE FROM study WHERE id = ? AND num_series = 0")
+        for study in touched.studies {
+            try countStudy.execute(arguments: [study])
+            try pruneStudy.execute(arguments: [study])
         }
-        for chunk in Array(touched.patients).chunked(500) {
-            try db.execute(sql: """
-                DELETE FROM patient WHERE id IN (\(placeholders(chunk.count)))
-                AND NOT EXISTS (SELECT 1 FROM study WHERE patient_ref = patient.id)
-                """, arguments: StatementArguments(chunk))
+        let prunePatient = try db.cachedStatement(sql: """
+            DELETE FROM patient WHERE id = ? AND NOT EXISTS (SELECT 1 FROM study WHERE patient_ref = patient.id)
+            """)
+        for patient in touched.patients {
+            try prunePatient.execute(arguments: [patient])
         }
+    }
+
+    /// The common case of a parent row: it exists, the instance is newer than its source and
+    /// brings the same values. Then only `source_time`/`source_sop` change, which no index
+    /// covers, so the commit dirties one table page instead of every index of the row (SQLite
+    /// rewrites the entries of each index whose columns are assigned, changed or not).
+    /// Returns the row id, or nil when the full upsert has to run (new row, other values, or an
+    /// older instance). Derived columns (name_ci, *_time_key, ...) follow the compared ones.
+    private static func touchIfUnchanged(
+        _ db: Database, table: String, key: [String], keyValues: [(any DatabaseValueConvertible)?],
+        columns: [String], values: [(any DatabaseValueConvertible)?], sourceTime: Double, sourceSOP: String
+    ) throws -> Int64? {
+        let sql = "UPDATE \(table) SET source_time = ?, source_sop = ? WHERE "
+            + (key + columns).map { "\($0) IS ?" }.joined(separator: " AND ")
+            + " AND (? > source_time OR (? = source_time AND ? >= source_sop)) RETURNING id"
+        let arguments: [(any DatabaseValueConvertible)?] = [sourceTime, sourceSOP] + keyValues + values
+            + [sourceTime, sourceTime, sourceSOP]
+        return try Int64.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
     }
 
     /// The ON CONFLICT guard: update an entity only from a newer source instance.

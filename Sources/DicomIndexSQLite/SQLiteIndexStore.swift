@@ -20,6 +20,11 @@ public final class SQLiteIndexStore: IndexStore {
         config.busyMode = .timeout(30)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Statement journals (every savepoint and multi-row UPDATE in a write transaction)
+            // and sort/temp tables stay in memory. On disk, SQLite creates and unlinks a file in
+            // /var/tmp for each commit; ext4 then has to skip every recently deleted inode of
+            // that folder on the next create, which cost ~0.6 ms of kernel time per stored instance.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)

@@ -107,6 +107,26 @@ import DicomIndex
         }
     }
 
+    @Test func aRepeatedValueStillMovesTheNewestSource() throws {
+        // The newest instance (t3) agrees with the oldest (t1); t2 differs. Writes of an unchanged
+        // row take a shortcut (only the source time moves), which must still make t2 "older".
+        func instance(_ t: Int, _ version: String) -> InstanceWrite {
+            var m = Fixture.metadata(patient: "P", issuer: nil, name: "NAME^\(version)", study: "8.1", date: "20240101",
+                                     series: "8.1.1", modality: "CT", sop: "8.1.1.\(t)", description: version)
+            m.series.seriesDescription = version
+            return Fixture.write(m, received: 1_700_000_000 + Double(t))
+        }
+        let instances = [instance(1, "A"), instance(2, "B"), instance(3, "A")]
+        for order in [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]] {
+            let f = try Fixture()
+            for i in order { _ = try f.store.commit([instances[i]]) }
+            let study = try f.store.query(IndexQuery(level: .study))[0]
+            #expect(study.study?.studyDescription == "A", "order \(order)")
+            #expect(study.patient.patientName == "NAME^A", "order \(order)")
+            #expect(try f.store.query(IndexQuery(level: .series))[0].series?.seriesDescription == "A", "order \(order)")
+        }
+    }
+
     @Test func concurrentReadersWhileWriting() throws {
         let f = try Fixture()
         let store = f.store
