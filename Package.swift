@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "imaging-index",
             dependencies: [
-                "ImagingIndexApp", "DicomCore", "DicomIndex",
+                "ImagingIndexApp", "DicomCore", "DicomIndex", "PatientIdentity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -68,13 +68,13 @@ let package = Package(
 
         .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore"]),
         .testTarget(name: "DcmtkBridgeTests", dependencies: ["DcmtkBridge", "DicomTestSupport"]),
-        .testTarget(name: "PatientIdentityTests", dependencies: ["PatientIdentity"]),
-        .testTarget(name: "DicomIndexTests", dependencies: ["DicomIndex"]),
-        .testTarget(name: "DicomIndexSQLiteTests", dependencies: ["DicomIndexSQLite", "DicomTestSupport",
+        .testTarget(name: "PatientIdentityTests", dependencies: ["PatientIdentity", "DicomCore"]),
+        .testTarget(name: "DicomIndexTests", dependencies: ["DicomIndex", "PatientIdentity"]),
+        .testTarget(name: "DicomIndexSQLiteTests", dependencies: ["DicomIndexSQLite", "DicomTestSupport", "PatientIdentity",
                                                                    .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DicomStorageTests", dependencies: ["DicomStorage", "DicomTestSupport"]),
         .testTarget(name: "DicomNetworkTests", dependencies: ["DicomNetwork", "DcmtkBridge", "DicomTestSupport"]),
-        .testTarget(name: "ImagingIndexAppTests", dependencies: ["ImagingIndexApp", "DicomTestSupport"]),
+        .testTarget(name: "ImagingIndexAppTests", dependencies: ["ImagingIndexApp", "DicomTestSupport", "PatientIdentity"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DicomTestSupport", "DcmtkBridge", "DicomCore"]),
     ],
     swiftLanguageModes: [.v6],

@@ -10,6 +10,8 @@ public struct IndexError: Error, Sendable, CustomStringConvertible {
         case incompatibleSchema
         /// A write was refused (constraint) for this instance only.
         case rejected
+        /// The entity named (a review case, a link) does not exist.
+        case notFound
         /// The index is shutting down.
         case shuttingDown
     }

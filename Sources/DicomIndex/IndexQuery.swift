@@ -30,10 +30,13 @@ public struct IndexQuery: Sendable, Hashable {
     public var limit: Int?
     public var offset: Int
     public var ordering: [Ordering]
+    /// Only patients linked to this citizen ID (every hospital's record of the person).
+    public var citizenID: String?
 
     public init(level: QueryLevel, filters: [QueryAttribute: String] = [:], extra: [DicomTag: String] = [:],
                 nameMatching: NameMatching = .caseInsensitive, limit: Int? = nil, offset: Int = 0,
-                ordering: [Ordering] = []) {
+                ordering: [Ordering] = [], citizenID: String? = nil) {
+        self.citizenID = citizenID
         self.level = level
         self.filters = filters
         self.extra = extra

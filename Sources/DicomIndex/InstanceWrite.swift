@@ -1,5 +1,6 @@
 import Foundation
 import DicomCore
+import PatientIdentity
 
 /// What the ingest pipeline asks the index to record for one durably stored instance.
 public struct InstanceWrite: Sendable {
@@ -19,9 +20,12 @@ public struct InstanceWrite: Sendable {
     public var origin: String
     public var policy: String
     public var mode: Mode
+    /// The citizen ID the hospital's rule found (nil: no linking for this write).
+    public var citizen: CitizenIDExtraction?
 
     public init(metadata: InstanceMetadata, path: String, fileSize: Int64, checksum: String, receivedAt: Date,
-                sourceAETitle: String?, origin: String, policy: String, mode: Mode) {
+                sourceAETitle: String?, origin: String, policy: String, mode: Mode, citizen: CitizenIDExtraction? = nil) {
+        self.citizen = citizen
         self.metadata = metadata
         self.path = path
         self.fileSize = fileSize

@@ -106,6 +106,14 @@ struct SQLQueryBuilder {
                 deeper.append((column, attribute.level, value, attribute.kind))
             }
         }
+        if let citizenID = query.citizenID {
+            // Every hospital's record of the person: the local patients linked to the citizen ID.
+            clauses.append("""
+                (p.patient_id, p.issuer) IN (SELECT l.patient_id, l.issuer FROM patient_link l
+                                             WHERE l.citizen_id = ? AND l.state = 'linked')
+                """)
+            arguments.append(citizenID)
+        }
         let extra = try query.extraConditions()
         if level == .instance {
             // Nothing lies below an instance but its extra tags.

@@ -125,6 +125,53 @@ extension SQLiteIndexStore {
                 );
                 """)
         }
+
+        // Person (citizen ID) <-> local patient records, kept apart from the patient rows (which
+        // come and go with their studies): keyed by (PatientID, issuer), never by row id.
+        migrator.registerMigration("v3-citizen-links") { db in
+            try db.execute(sql: """
+                CREATE TABLE patient_link (
+                    patient_id TEXT NOT NULL,
+                    issuer TEXT NOT NULL,
+                    citizen_id TEXT,
+                    state TEXT NOT NULL CHECK (state IN ('linked', 'unlinked')),
+                    origin TEXT NOT NULL,
+                    source TEXT,
+                    warnings TEXT NOT NULL DEFAULT '',
+                    updated_at REAL NOT NULL,
+                    PRIMARY KEY (patient_id, issuer)
+                ) WITHOUT ROWID;
+                CREATE INDEX patient_link_citizen ON patient_link(citizen_id, state);
+
+                CREATE TABLE link_event (
+                    id INTEGER PRIMARY KEY,
+                    at REAL NOT NULL,
+                    patient_id TEXT NOT NULL,
+                    issuer TEXT NOT NULL,
+                    citizen_id TEXT,
+                    action TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    reason TEXT NOT NULL
+                );
+                CREATE INDEX link_event_patient ON link_event(patient_id, issuer);
+                CREATE INDEX link_event_citizen ON link_event(citizen_id);
+
+                CREATE TABLE link_conflict (
+                    id INTEGER PRIMARY KEY,
+                    at REAL NOT NULL,
+                    patient_id TEXT NOT NULL,
+                    issuer TEXT NOT NULL,
+                    citizen_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    resolved_at REAL,
+                    resolved_by TEXT,
+                    resolution TEXT,
+                    UNIQUE (patient_id, issuer, citizen_id, kind)
+                );
+                CREATE INDEX link_conflict_open ON link_conflict(resolved_at);
+                """)
+        }
         return migrator
     }
 }

@@ -112,6 +112,7 @@ extension SQLiteIndexStore {
             try db.cachedStatement(sql: "UPDATE patient SET other_ids = ? WHERE id = ?").execute(arguments: [json, patientRef])
         }
         touched.patients.insert(patientRef)
+        try Self.applyCitizenLink(item, db: db)
 
         // Study
         let referring = m.study.referringPhysicianName

@@ -15,11 +15,23 @@ public protocol StoreHandler: Sendable {
                context: AssociationContext) -> DimseAnswer
 }
 
-/// C-FIND: call `emit` with each match's attributes (keyed by tag, UTF-8 text) until it returns
-/// true (the peer cancelled) or the matches end; return the final status.
+/// One C-FIND match: attributes keyed by tag (UTF-8 text), and the items of sequence return
+/// keys the handler can fill (other sequence return keys are answered empty).
+public struct FindAnswer: Sendable {
+    public var attributes: [DicomTag: String]
+    public var sequences: [DicomTag: [[DicomTag: String]]]
+
+    public init(_ attributes: [DicomTag: String], sequences: [DicomTag: [[DicomTag: String]]] = [:]) {
+        self.attributes = attributes
+        self.sequences = sequences
+    }
+}
+
+/// C-FIND: call `emit` with each match until it returns true (the peer cancelled) or the
+/// matches end; return the final status.
 public protocol QueryHandler: Sendable {
     func find(_ request: FindRequest, context: AssociationContext, limit: Int,
-              emit: ([DicomTag: String]) -> Bool) -> DimseAnswer
+              emit: (FindAnswer) -> Bool) -> DimseAnswer
 }
 
 /// C-MOVE / C-GET: the stored files the identifier names.

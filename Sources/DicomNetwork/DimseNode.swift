@@ -139,9 +139,9 @@ public final class DimseNode: DimseServiceProviderDelegate {
         var matches = 0
         var cancelled = false
         var buildError: String?
-        let answer = query.find(request, context: context, limit: configuration.maxFindMatches) { attributes in
+        let answer = query.find(request, context: context, limit: configuration.maxFindMatches) { match in
             do throws(DcmtkError) {
-                let response = try Self.response(for: request, attributes: attributes)
+                let response = try Self.response(for: request, attributes: match.attributes, sequences: match.sequences)
                 matches += 1
                 cancelled = respond(response)
                 return cancelled
@@ -197,7 +197,8 @@ public final class DimseNode: DimseServiceProviderDelegate {
 
     /// A C-FIND response: the return keys asked for, the level's unique key, QueryRetrieveLevel
     /// and SpecificCharacterSet ISO_IR 192 (all text is UTF-8) — nothing else.
-    static func response(for request: FindRequest, attributes: [DicomTag: String]) throws(DcmtkError) -> DicomFile {
+    static func response(for request: FindRequest, attributes: [DicomTag: String],
+                         sequences: [DicomTag: [[DicomTag: String]]] = [:]) throws(DcmtkError) -> DicomFile {
         let response = try DicomFile.empty()
         try response.put("ISO_IR 192", for: .specificCharacterSet)
         try response.put(request.level.rawValue, for: FindRequest.queryRetrieveLevel)
@@ -206,7 +207,15 @@ public final class DimseNode: DimseServiceProviderDelegate {
         if !keys.contains(unique) { keys.append(unique) }
         for tag in keys {
             if request.sequenceKeys.contains(tag) {
-                try response.putEmptySequence(tag)
+                if let items = sequences[tag], !items.isEmpty {
+                    for (index, item) in items.enumerated() {
+                        for (itemTag, value) in item.sorted(by: { $0.key < $1.key }) {
+                            try response.put(value, at: [(tag, index), (itemTag, 0)])
+                        }
+                    }
+                } else {
+                    try response.putEmptySequence(tag)
+                }
             } else {
                 try response.put(attributes[tag] ?? "", for: tag)
             }

@@ -2,6 +2,7 @@ import Foundation
 import DicomCore
 import DicomIndex
 import DicomNetwork
+import PatientIdentity
 
 /// ImagingIndex's settings: defaults, overridden by a JSON file (`<data-dir>/imaging-index.json`
 /// or `--config PATH`). Unknown keys are refused so that a typo never silently does nothing.
@@ -26,6 +27,8 @@ public struct Configuration: Sendable {
     public var logLevel: String = "info"
     /// The DIMSE node: AE title, port, known peers, limits.
     public var dicom = DicomNodeConfiguration()
+    /// Citizen IDs: the national issuer and each sending hospital's rule.
+    public var identity = CitizenIDRules()
 
     public init(dataDirectory: URL) {
         self.dataDirectory = dataDirectory
@@ -34,7 +37,8 @@ public struct Configuration: Sendable {
     public var indexPath: String { dataDirectory.appendingPathComponent("index.sqlite").path }
     public var policy: IndexingPolicy { IndexingPolicy(extraTags: extraTags) }
 
-    static let knownKeys: Set<String> = ["extraTags", "duplicatePolicy", "workers", "maxCommitBatch", "logLevel", "dicom"]
+    static let knownKeys: Set<String> = ["extraTags", "duplicatePolicy", "workers", "maxCommitBatch", "logLevel", "dicom",
+                                         "identity"]
     static let knownDicomKeys: Set<String> = ["aeTitle", "port", "bindAddress", "peers", "acceptAnyPeer", "maxPDU",
                                               "acseTimeout", "dimseTimeout", "maxAssociations", "maxFindMatches"]
     static let knownPeerKeys: Set<String> = ["aeTitle", "host", "port", "hospital", "permissions"]
@@ -97,17 +101,27 @@ public struct Configuration: Sendable {
             guard let dicom = value as? [String: Any] else { throw fail("dicom", "an object") }
             config.dicom = try parseDicom(dicom, file: candidate.path)
         }
+        if let value = object["identity"] {
+            guard let identity = value as? [String: Any] else { throw fail("identity", "an object") }
+            config.identity = try parseIdentity(identity, file: candidate.path)
+        }
         return config
+    }
+
+    /// A typo must never silently do nothing: keys a section does not know are refused.
+    static func rejectUnknown(_ object: [String: Any], known: Set<String>, section: String,
+                              file: String) throws(ImagingIndexError) {
+        let unknown = Set(object.keys).subtracting(known)
+        if !unknown.isEmpty {
+            throw ImagingIndexError(.configuration, "\(file): unknown setting(s) \(section).\(unknown.sorted().joined(separator: ", \(section)."))")
+        }
     }
 
     static func parseDicom(_ object: [String: Any], file: String) throws(ImagingIndexError) -> DicomNodeConfiguration {
         func fail(_ key: String, _ expected: String) -> ImagingIndexError {
             ImagingIndexError(.configuration, "\(file): 'dicom.\(key)' must be \(expected)")
         }
-        let unknown = Set(object.keys).subtracting(knownDicomKeys)
-        if !unknown.isEmpty {
-            throw ImagingIndexError(.configuration, "\(file): unknown setting(s) dicom.\(unknown.sorted().joined(separator: ", dicom."))")
-        }
+        try rejectUnknown(object, known: knownDicomKeys, section: "dicom", file: file)
         var d = DicomNodeConfiguration()
         func aeTitle(_ value: Any?, _ key: String) throws(ImagingIndexError) -> String {
             guard let text = value as? String, !text.isEmpty, text.count <= 16,

@@ -5,6 +5,7 @@ import DcmtkBridge
 import DicomIndex
 import DicomNetwork
 import DicomStorage
+import PatientIdentity
 
 /// Wires the DIMSE handlers to the ingest pipeline and the index: C-STORE into the pipeline,
 /// C-FIND and C-MOVE/C-GET out of the index (queries never read files).
@@ -13,6 +14,7 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
     let index: any IndexStore
     let store: FileStore
     let extraTags: [DicomTag]
+    let identity: CitizenIDRules
     let logger: Logger
 
     // MARK: C-STORE
@@ -54,8 +56,16 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
     // MARK: C-FIND
 
     func find(_ request: FindRequest, context: AssociationContext, limit: Int,
-              emit: ([DicomTag: String]) -> Bool) -> DimseAnswer {
-        let query = IndexQuery(level: request.level, dicomKeys: request.keys, extraTags: extraTags, limit: limit + 1)
+              emit: (FindAnswer) -> Bool) -> DimseAnswer {
+        var query = IndexQuery(level: request.level, dicomKeys: request.keys, extraTags: extraTags, limit: limit + 1)
+        let citizen = citizenLookup(request.keys, level: request.level)
+        if let citizen {
+            // The person across hospitals: every local patient linked to the citizen ID.
+            query.filters[.patientID] = nil
+            query.filters[.issuerOfPatientID] = nil
+            query.citizenID = citizen.value
+            if request.level == .patient { query.limit = nil }
+        }
         let matches: [QueryMatch]
         do {
             matches = try index.query(query)
@@ -66,20 +76,70 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
             logger.error("C-FIND: the index failed", metadata: ["error": "\(error)"])
             return DimseAnswer(.outOfResources, comment: "index unavailable")
         }
+        if let citizen, request.level == .patient {
+            // One answer for the person, each hospital's local ID in OtherPatientIDsSequence.
+            guard !matches.isEmpty else { return DimseAnswer(.success) }
+            return emit(Self.personAnswer(citizen, matches: matches, nationalIssuer: identity.nationalIssuer))
+                ? DimseAnswer(.cancel) : DimseAnswer(.success)
+        }
         if matches.count > limit {
             logger.warning("C-FIND matches cut at the configured maximum",
                            metadata: ["dicom.association_id": "\(context.id)", "dicom.max_matches": "\(limit)"])
         }
         let wantsSOPClasses = request.returnKeys.contains(.sopClassesInStudy)
         for match in matches.prefix(limit) {
-            var attributes = match.dicomAttributes()
+            var answer = FindAnswer(match.dicomAttributes(),
+                                    sequences: [.otherPatientIDsSequence: Self.otherIDItems(match.patient)])
             if wantsSOPClasses, let study = match.study {
-                attributes[.sopClassesInStudy] = ((try? index.sopClasses(inStudy: study.studyInstanceUID)) ?? [])
+                answer.attributes[.sopClassesInStudy] = ((try? index.sopClasses(inStudy: study.studyInstanceUID)) ?? [])
                     .joined(separator: "\\")
             }
-            if emit(attributes) { return DimseAnswer(.cancel) }
+            if let citizen {
+                answer.attributes[.patientID] = citizen.value
+                answer.attributes[.issuerOfPatientID] = identity.nationalIssuer
+                answer.sequences[.otherPatientIDsSequence] = [Self.localIDItem(match.patient)]
+            }
+            if emit(answer) { return DimseAnswer(.cancel) }
         }
         return DimseAnswer(.success)
+    }
+
+    /// A look-up by citizen ID: PatientID holds a valid citizen ID and IssuerOfPatientID is the
+    /// national issuer; below PATIENT level, also a citizen ID without issuer next to a Study
+    /// Instance UID (a viewer drilling into a study it found that way).
+    func citizenLookup(_ keys: [DicomTag: String], level: QueryLevel) -> CitizenID? {
+        guard let text = keys[.patientID], !text.isEmpty, let id = CitizenID(text) else { return nil }
+        let issuer = keys[.issuerOfPatientID] ?? ""
+        if issuer == identity.nationalIssuer { return id }
+        if issuer.isEmpty, level > .patient, !(keys[.studyInstanceUID] ?? "").isEmpty { return id }
+        return nil
+    }
+
+    static func personAnswer(_ citizen: CitizenID, matches: [QueryMatch], nationalIssuer: String) -> FindAnswer {
+        // Demographics of the record with the most studies (ties: the first linked).
+        let main = matches.max { $0.patient.numberOfStudies < $1.patient.numberOfStudies }!
+        var attributes = main.dicomAttributes()
+        attributes[.patientID] = citizen.value
+        attributes[.issuerOfPatientID] = nationalIssuer
+        attributes[.numberOfPatientRelatedStudies] = String(matches.reduce(0) { $0 + $1.patient.numberOfStudies })
+        attributes[.numberOfPatientRelatedSeries] = String(matches.reduce(0) { $0 + $1.patient.numberOfSeries })
+        attributes[.numberOfPatientRelatedInstances] = String(matches.reduce(0) { $0 + $1.patient.numberOfInstances })
+        attributes[.otherPatientIDs] = matches.map(\.patient.patientID).joined(separator: "\\")
+        return FindAnswer(attributes, sequences: [.otherPatientIDsSequence: matches.map { localIDItem($0.patient) }])
+    }
+
+    static func localIDItem(_ patient: PatientRecord) -> [DicomTag: String] {
+        var item: [DicomTag: String] = [.patientID: patient.patientID, .typeOfPatientID: "TEXT"]
+        if !patient.issuerOfPatientID.isEmpty { item[.issuerOfPatientID] = patient.issuerOfPatientID }
+        return item
+    }
+
+    static func otherIDItems(_ patient: PatientRecord) -> [[DicomTag: String]] {
+        patient.otherPatientIDs.map { other in
+            var item: [DicomTag: String] = [.patientID: other.id, .typeOfPatientID: other.type ?? "TEXT"]
+            if let issuer = other.issuer, !issuer.isEmpty { item[.issuerOfPatientID] = issuer }
+            return item
+        }
     }
 
     // MARK: C-MOVE / C-GET
@@ -95,7 +155,12 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
                                          "the unique key of the \(request.level.rawValue) level is missing"))
         }
         do {
-            let matches = try index.query(IndexQuery(level: .instance, dicomKeys: keys, nameMatching: .exact))
+            var query = IndexQuery(level: .instance, dicomKeys: keys, nameMatching: .exact)
+            if let citizen = citizenLookup(request.keys, level: request.level) {
+                query.filters[.patientID] = nil
+                query.citizenID = citizen.value
+            }
+            let matches = try index.query(query)
             return .success(matches.compactMap { m in
                 guard let i = m.instance else { return nil }
                 return RetrieveFile(path: store.path(forRelativePath: i.path), sopClassUID: i.sopClassUID,

@@ -8,7 +8,8 @@ extension ImagingIndexNode {
     public func makeDimseService(logger: Logger = Logger(label: "imaging-index.dimse")) throws(ImagingIndexError)
         -> (service: DimseService, port: UInt16, run: @Sendable () async throws -> Void) {
         let handlers = DicomNodeHandlers(pipeline: pipeline, index: index, store: store,
-                                         extraTags: configuration.extraTags, logger: logger)
+                                         extraTags: configuration.extraTags, identity: configuration.identity,
+                                         logger: logger)
         let node = DimseNode(configuration: configuration.dicom, storage: handlers, query: handlers, retrieve: handlers,
                              logger: logger)
         let service = DimseService(node: node, temporaryFolder: store.temporaryRoot.path, logger: logger)

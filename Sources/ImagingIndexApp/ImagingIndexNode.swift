@@ -35,7 +35,7 @@ public final class ImagingIndexNode: Sendable {
             throw ImagingIndexError(.indexUnavailable, "cannot open the index: \(error.description)", underlying: error)
         }
         pipeline = IngestPipeline(store: store, index: index, policy: configuration.policy,
-                                  duplicatePolicy: configuration.duplicatePolicy,
+                                  duplicatePolicy: configuration.duplicatePolicy, identity: configuration.identity,
                                   maxCommitBatch: configuration.maxCommitBatch, logger: logger)
     }
 

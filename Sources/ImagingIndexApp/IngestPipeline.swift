@@ -5,6 +5,7 @@ import DicomCore
 import DcmtkBridge
 import DicomIndex
 import DicomStorage
+import PatientIdentity
 
 /// The one way instances enter ImagingIndex — network, HTTP, import and reindex alike:
 /// parse → check → store the file durably → commit its index rows (group commit) → report.
@@ -40,14 +41,17 @@ public final class IngestPipeline: Sendable {
     public let index: any IndexStore
     public let policy: IndexingPolicy
     public let duplicatePolicy: Configuration.DuplicatePolicy
+    /// Where each sending hospital puts the citizen ID (and its local issuer).
+    public let identity: CitizenIDRules
     private let committer: GroupCommitter
     private let locks = KeyedLocks()
     private let counters = Mutex(Counters())
     private let logger: Logger
 
     public init(store: FileStore, index: any IndexStore, policy: IndexingPolicy,
-                duplicatePolicy: Configuration.DuplicatePolicy, maxCommitBatch: Int = 512,
-                logger: Logger = Logger(label: "imaging-index.ingest")) {
+                duplicatePolicy: Configuration.DuplicatePolicy, identity: CitizenIDRules = CitizenIDRules(),
+                maxCommitBatch: Int = 512, logger: Logger = Logger(label: "imaging-index.ingest")) {
+        self.identity = identity
         self.store = store
         self.index = index
         self.policy = policy
@@ -160,10 +164,11 @@ public final class IngestPipeline: Sendable {
                 let code: ImagingIndexError.Code = error.code == .outOfSpace ? .outOfSpace : .io
                 throw ImagingIndexError(code, "\(source): cannot store the file: \(error.message)", underlying: error)
             }
-            let write = InstanceWrite(metadata: metadata, path: stored.relativePath, fileSize: stored.size,
+            let (identified, citizen) = identify(metadata, sendingAE: sendingAE, source: source)
+            let write = InstanceWrite(metadata: identified, path: stored.relativePath, fileSize: stored.size,
                                       checksum: stored.checksum, receivedAt: stored.modified, sourceAETitle: sendingAE,
                                       origin: origin.rawValue, policy: policy.fingerprint,
-                                      mode: existing == nil ? .insertIfAbsent : .upsert)
+                                      mode: existing == nil ? .insertIfAbsent : .upsert, citizen: citizen)
             do throws(IndexError) {
                 _ = try committer.submit(write)
             } catch {
@@ -193,10 +198,12 @@ public final class IngestPipeline: Sendable {
         let file = try parse(data, source: relativePath)
         let metadata = try extract(file, source: relativePath, looksLikePart10: IngestPipeline.hasPart10Preamble(data))
         let checksum = FileStore.sha256Hex(data)
-        let write = InstanceWrite(metadata: metadata, path: relativePath, fileSize: Int64(data.count), checksum: checksum,
+        let sendingAE = metadata.instance.sourceApplicationEntityTitle
+        let (identified, citizen) = identify(metadata, sendingAE: sendingAE, source: relativePath)
+        let write = InstanceWrite(metadata: identified, path: relativePath, fileSize: Int64(data.count), checksum: checksum,
                                   receivedAt: store.modificationDate(relativePath: relativePath) ?? Date(),
-                                  sourceAETitle: metadata.instance.sourceApplicationEntityTitle, origin: Origin.reindex.rawValue,
-                                  policy: policy.fingerprint, mode: .upsert)
+                                  sourceAETitle: sendingAE, origin: Origin.reindex.rawValue,
+                                  policy: policy.fingerprint, mode: .upsert, citizen: citizen)
         do {
             _ = try committer.submit(write)
         } catch {
@@ -204,6 +211,28 @@ public final class IngestPipeline: Sendable {
                                     underlying: error)
         }
         return .reindexed(sopInstanceUID: metadata.instance.sopInstanceUID, bytes: Int64(data.count))
+    }
+
+    /// The hospital's rule: the local issuer for a PatientID sent without one, and the citizen
+    /// ID (linked in the instance's own index transaction). Identical for import, network and
+    /// reindex, since the sending AE title is kept in the stored file's meta header.
+    private func identify(_ metadata: InstanceMetadata, sendingAE: String?,
+                          source: String) -> (InstanceMetadata, CitizenIDExtraction) {
+        var m = metadata
+        let institution = m.study.institutionName
+        if (m.patient.issuerOfPatientID ?? "").isEmpty,
+           let local = identity.localIssuer(callingAETitle: sendingAE, institutionName: institution) {
+            m.patient.issuerOfPatientID = local
+        }
+        let citizen = identity.extract(m.patient, callingAETitle: sendingAE, institutionName: institution)
+        if !citizen.problems.isEmpty || !citizen.disagreeing.isEmpty {
+            // Never the values themselves: they identify a person.
+            logger.warning("citizen ID not usable; no link made", metadata: [
+                "ingest.source": "\(source)", "identity.rule": "\(citizen.rule)",
+                "identity.problems": "\(citizen.problems.joined(separator: "; "))",
+                "identity.disagreeing": "\(citizen.disagreeing.count)"])
+        }
+        return (m, citizen)
     }
 
     private func parse(_ data: Data, source: String) throws(ImagingIndexError) -> DicomFile {

@@ -3,6 +3,7 @@ import Foundation
 import DicomCore
 import DicomIndex
 import ImagingIndexApp
+import PatientIdentity
 
 struct FindCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,6 +14,7 @@ struct FindCommand: ParsableCommand {
               imaging-index find --patient-id 001085012345 --issuer VN-CCCD
               imaging-index find --name 'nguyen van*' --fuzzy --date 20240101-20241231
               imaging-index find --level series --study-uid 1.2.3 --json
+              imaging-index find --citizen-id 001085012345     (the person's studies at every hospital)
             Names match case-insensitively ('^' and spaces alike); --fuzzy also ignores diacritics.
             """
     )
@@ -22,6 +24,8 @@ struct FindCommand: ParsableCommand {
     @Option(help: "PATIENT, STUDY, SERIES or IMAGE (instance).")
     var level: String = "study"
 
+    @Option(help: "A 12-digit citizen ID: every local patient linked to it, at every hospital.")
+    var citizenId: String?
     @Option(help: "PatientID.") var patientId: String?
     @Option(help: "IssuerOfPatientID.") var issuer: String?
     @Option(help: "PatientName.") var name: String?
@@ -72,9 +76,16 @@ struct FindCommand: ParsableCommand {
         if queryLevel >= .study { ordering.append(.init(.studyDate, ascending: false)) }
         if queryLevel >= .series { ordering.append(.init(.seriesNumber)) }
         if queryLevel >= .instance { ordering.append(.init(.instanceNumber)) }
-        let query = IndexQuery(level: queryLevel, filters: filters, extra: extraFilters,
+        var query = IndexQuery(level: queryLevel, filters: filters, extra: extraFilters,
                                nameMatching: fuzzy ? .folded : (exactNames ? .exact : .caseInsensitive),
                                limit: limit, offset: offset, ordering: ordering)
+        if let citizenId {
+            do {
+                query.citizenID = try CitizenID(validating: citizenId).value
+            } catch {
+                throw ValidationError("--citizen-id: \(error.description)")
+            }
+        }
 
         let configuration = try common.load()
         let index = try ImagingIndexReader.open(configuration)

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import DicomCore
 @testable import DicomIndex
+import PatientIdentity
 
 /// An in-memory store that records the batches it was given.
 final class RecordingStore: IndexStore {
@@ -38,6 +39,12 @@ final class RecordingStore: IndexStore {
     }
     func jobState(_ name: String) throws(IndexError) -> String? { nil }
     func setJobState(_ name: String, _ value: String?) throws(IndexError) {}
+    func patientLinks(citizenID: String) throws(IndexError) -> [PatientLink] { [] }
+    func patientLink(patientID: String, issuer: String) throws(IndexError) -> PatientLink? { nil }
+    func setLink(patientID: String, issuer: String, citizenID: String?, actor: String, reason: String) throws(IndexError) {}
+    func linkConflicts(includeResolved: Bool) throws(IndexError) -> [LinkConflict] { [] }
+    func resolveConflict(id: Int64, actor: String, resolution: String) throws(IndexError) {}
+    func linkEvents(patientID: String?, issuer: String?, citizenID: String?) throws(IndexError) -> [LinkEvent] { [] }
 }
 
 func write(_ sop: String) -> InstanceWrite {

@@ -2,16 +2,10 @@
 import sys
 from pydicom.dataset import Dataset
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
-from common import make_ae, nodelay, emit
+from common import connect, emit
 
 host, port, calling, called = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-ae = make_ae(calling)
-ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
-assoc = ae.associate(host, port, ae_title=called)
-if not assoc.is_established:
-    emit({"established": False})
-    sys.exit(1)
-nodelay(assoc)
+assoc = connect(host, port, calling, called, StudyRootQueryRetrieveInformationModelFind)
 query = Dataset()
 query.QueryRetrieveLevel = "STUDY"
 query.StudyInstanceUID = ""

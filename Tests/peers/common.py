@@ -23,3 +23,16 @@ def nodelay(assoc):
 def emit(obj):
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
+
+
+def connect(host, port, calling, called, *contexts):
+    """An established association with the given presentation contexts, or exit(1) after saying so."""
+    ae = make_ae(calling)
+    for context in contexts:
+        ae.add_requested_context(context)
+    assoc = ae.associate(host, port, ae_title=called)
+    if not assoc.is_established:
+        emit({"established": False})
+        sys.exit(1)
+    nodelay(assoc)
+    return assoc

@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import DicomIndex
+import ImagingIndexApp
+import PatientIdentity
+
+/// Admin commands for the person ↔ local patient links.
+struct PatientsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "patients",
+        abstract: "Citizen-ID links: show, link, unlink, and the review list of conflicts.",
+        subcommands: [Show.self, Link.self, Unlink.self, Conflicts.self]
+    )
+
+    struct LocalPatient: ParsableArguments {
+        @Option(help: "The hospital's local PatientID.") var patientId: String
+        @Option(help: "Its IssuerOfPatientID as indexed (\"\" for none).") var issuer: String = ""
+    }
+
+    struct Actor: ParsableArguments {
+        @Option(help: "Why (recorded in the link history).") var reason: String
+        @Option(help: "Who (default: cli:$USER).") var by: String?
+        var name: String { by ?? "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown") }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A person's local patient records, or one local patient's link, with the history.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "A citizen ID (or use --patient-id/--issuer).") var citizenId: String?
+        @Option(help: "A local PatientID.") var patientId: String?
+        @Option(help: "Its issuer.") var issuer: String = ""
+        @Flag(help: "JSON output.") var json = false
+
+        func run() throws {
+            let configuration = try common.load()
+            let index = try ImagingIndexReader.open(configuration)
+            struct Output: Encodable { var links: [PatientLink]; var history: [LinkEvent] }
+            let output: Output
+            do {
+                if let citizenId {
+                    let id = try PatientsCommand.citizen(citizenId)
+                    output = Output(links: try index.patientLinks(citizenID: id.value),
+                                    history: try index.linkEvents(patientID: nil, issuer: nil, citizenID: id.value))
+                } else if let patientId {
+                    output = Output(links: try index.patientLink(patientID: patientId, issuer: issuer).map { [$0] } ?? [],
+                                    history: try index.linkEvents(patientID: patientId, issuer: issuer, citizenID: nil))
+                } else {
+                    throw ValidationError("give a citizen ID or --patient-id")
+                }
+            } catch let error as IndexError {
+                throw CommandFailure(message: "patients show: \(error.message)")
+            }
+            if json { return print(try PatientsCommand.json(output)) }
+            if output.links.isEmpty { print("no linked local patient") }
+            for l in output.links {
+                let who = l.demographics.map { "\($0.name ?? "") \($0.birthDate ?? "") \($0.sex ?? "")" } ?? "(no stored study)"
+                print("\(l.patientID) [\(l.issuer)] → \(l.citizenID ?? "-") \(l.state.rawValue) (\(l.origin)) \(who); "
+                      + "\(l.numberOfStudies) studies; \(l.institutions.joined(separator: ", "))"
+                      + (l.warnings.isEmpty ? "" : "; warnings: " + l.warnings.joined(separator: "; ")))
+            }
+            for e in output.history {
+                print("  \(ISO8601DateFormatter().string(from: e.at)) \(e.action) \(e.patientID) [\(e.issuer)] \(e.citizenID ?? "-") by \(e.actor): \(e.reason)")
+            }
+        }
+    }
+
+    struct Link: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Link a local patient to a citizen ID (its earlier studies then appear in look-ups).")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var patient: LocalPatient
+        @Option(help: "The citizen ID.") var citizenId: String
+        @OptionGroup var actor: Actor
+
+        func run() throws {
+            let id = try PatientsCommand.citizen(citizenId)
+            try PatientsCommand.setLink(common, patient, to: id, actor)
+            print("linked \(patient.patientId) [\(patient.issuer)] to \(id.value)")
+        }
+    }
+
+    struct Unlink: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Unlink a local patient; automatic linking leaves it unlinked from then on.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var patient: LocalPatient
+        @OptionGroup var actor: Actor
+
+        func run() throws {
+            try PatientsCommand.setLink(common, patient, to: nil, actor)
+            print("unlinked \(patient.patientId) [\(patient.issuer)]")
+        }
+    }
+
+    struct Conflicts: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The review list: links not made because they conflict; --resolve ID closes one.")
+        @OptionGroup var common: CommonOptions
+        @Flag(help: "Include resolved cases.") var all = false
+        @Option(help: "Close this case (with --reason).") var resolve: Int64?
+        @Option(help: "Why (with --resolve).") var reason: String?
+        @Option(help: "Who (default: cli:$USER).") var by: String?
+        @Flag(help: "JSON output.") var json = false
+
+        func run() throws {
+            let index = try ImagingIndexReader.open(try common.load())
+            if let resolve {
+                guard let reason else { throw ValidationError("--resolve needs --reason") }
+                do {
+                    try index.resolveConflict(id: resolve, actor: by ?? "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown"),
+                                              resolution: reason)
+                } catch {
+                    throw CommandFailure(message: "patients conflicts: \(error.message)")
+                }
+                print("case \(resolve) resolved")
+                return
+            }
+            let conflicts: [LinkConflict]
+            do {
+                conflicts = try index.linkConflicts(includeResolved: all)
+            } catch {
+                throw CommandFailure(message: "patients conflicts: \(error.message)")
+            }
+            if json { return print(try PatientsCommand.json(conflicts)) }
+            for c in conflicts {
+                print("#\(c.id) \(ISO8601DateFormatter().string(from: c.at)) \(c.kind.rawValue): \(c.patientID) [\(c.issuer)] "
+                      + "→ \(c.citizenID): \(c.detail)" + (c.resolvedAt != nil ? " (resolved by \(c.resolvedBy ?? "?"): \(c.resolution ?? ""))" : ""))
+            }
+            print("\(conflicts.count) case\(conflicts.count == 1 ? "" : "s")")
+        }
+    }
+
+    static func setLink(_ common: CommonOptions, _ patient: LocalPatient, to id: CitizenID?, _ actor: Actor) throws {
+        let index = try ImagingIndexReader.open(try common.load())
+        do {
+            try index.setLink(patientID: patient.patientId, issuer: patient.issuer, citizenID: id?.value,
+                              actor: actor.name, reason: actor.reason)
+        } catch {
+            throw CommandFailure(message: "patients \(id == nil ? "unlink" : "link"): \(error.message)")
+        }
+    }
+
+    static func citizen(_ text: String) throws -> CitizenID {
+        do {
+            return try CitizenID(validating: text)
+        } catch {
+            throw ValidationError("not a citizen ID: \(error.description)")
+        }
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
