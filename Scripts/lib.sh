@@ -2,7 +2,7 @@
 # Source it; it does nothing by itself.
 
 DEBIAN_PACKAGES=(libdcmtk-dev dcmtk libsqlite3-dev libpng-dev libopenjp2-7-dev sqlite3)
-PYTHON_PACKAGES=(pydicom pynetdicom numpy)
+PYTHON_PACKAGES=(pydicom pynetdicom numpy dicomweb_client)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

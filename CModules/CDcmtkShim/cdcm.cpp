@@ -42,9 +42,6 @@
 
 // struct cdcm_dataset is defined in cdcm_internal.h (shared with cdcm_net.cpp).
 
-struct cdcm_buffer {
-    std::vector<uint8_t> bytes;
-};
 
 namespace {
 

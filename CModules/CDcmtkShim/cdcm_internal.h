@@ -30,6 +30,11 @@ struct cdcm_dataset {
     bool hasWarning = false;   // charsetWarning holds the reason the conversion failed
 };
 
+// The byte buffer of cdcm.h (Part 10 files, JSON text).
+struct cdcm_buffer {
+    std::vector<uint8_t> bytes;
+};
+
 namespace cdcm_detail {
 
 // Errors: every entry point clears *error on entry and fills it on failure (error may be NULL).
@@ -64,6 +69,14 @@ inline int32_t internalFailure(cdcm_error *error, const char *where) {
 // DCMTK's one-time initialisation (dictionary check, decoder registration), as every entry
 // point of cdcm.h runs it: CDCM_OK, or the failure (also written to *error when not NULL).
 int32_t ensureInitialized(cdcm_error *error);
+
+// The preamble of a call that hands out a buffer: clear the error and *out, initialise DCMTK.
+inline int32_t beginBufferCall(cdcm_error *error, cdcm_buffer **out) {
+    clearError(error);
+    if (out != nullptr)
+        *out = nullptr;
+    return ensureInitialized(error);
+}
 
 // Debian's DCMTK 3.6.7 converts character sets with glibc's iconv, which has no converter for the
 // names DCMTK asks for with ISO 2022 IR 87 / IR 159 (JIS X 0208 / JIS X 0212 Kanji):

@@ -7,6 +7,8 @@ public final class ServerProcess: @unchecked Sendable {  // the Process is only 
     public let dataDirectory: URL
     public let logFile: URL
     public private(set) var port: UInt16 = 0
+    /// The HTTP (DICOMweb) port, 0 when the HTTP server is off.
+    public private(set) var httpPort: Int = 0
 
     public init(dataDirectory: URL, config: String? = nil, extraArguments: [String] = []) throws {
         self.dataDirectory = dataDirectory
@@ -14,7 +16,7 @@ public final class ServerProcess: @unchecked Sendable {  // the Process is only 
         logFile = dataDirectory.deletingLastPathComponent()
             .appendingPathComponent("server-\(UUID().uuidString.prefix(6)).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        var arguments = ["serve", "--data-dir", dataDirectory.path, "--port", "0", "--bind", "127.0.0.1"]
+        var arguments = ["serve", "--data-dir", dataDirectory.path, "--port", "0", "--http-port", "0", "--bind", "127.0.0.1"]
         if let config {
             let url = dataDirectory.deletingLastPathComponent().appendingPathComponent("config-\(UUID().uuidString.prefix(6)).json")
             try Data(config.utf8).write(to: url)
@@ -35,7 +37,11 @@ public final class ServerProcess: @unchecked Sendable {  // the Process is only 
                let range = text.range(of: "dicom.port=") {
                 let digits = text[range.upperBound...].prefix { $0.isNumber }
                 port = UInt16(digits) ?? 0
-                if port != 0 { return }
+                let httpOff = (arguments + extraArguments).contains("--no-http")
+                if let http = text.range(of: "http.port=") {
+                    httpPort = Int(text[http.upperBound...].prefix { $0.isNumber }) ?? 0
+                }
+                if port != 0 && (httpPort != 0 || httpOff) { return }
             }
             if !process.isRunning { break }
             Thread.sleep(forTimeInterval: 0.05)
@@ -67,6 +73,7 @@ public final class ServerProcess: @unchecked Sendable {  // the Process is only 
     public struct ServerError: Error, CustomStringConvertible {
         public let message: String
         public var description: String { message }
+        public init(message: String) { self.message = message }
     }
 }
 

@@ -3,6 +3,7 @@ import DicomCore
 import DicomIndex
 import DicomNetwork
 import PatientIdentity
+import DicomWebAPI
 
 /// ImagingIndex's settings: defaults, overridden by a JSON file (`<data-dir>/imaging-index.json`
 /// or `--config PATH`). Unknown keys are refused so that a typo never silently does nothing.
@@ -29,6 +30,8 @@ public struct Configuration: Sendable {
     public var dicom = DicomNodeConfiguration()
     /// Citizen IDs: the national issuer and each sending hospital's rule.
     public var identity = CitizenIDRules()
+    /// The HTTP server: DICOMweb, health, metrics.
+    public var http = DicomWebConfiguration()
 
     public init(dataDirectory: URL) {
         self.dataDirectory = dataDirectory
@@ -38,7 +41,7 @@ public struct Configuration: Sendable {
     public var policy: IndexingPolicy { IndexingPolicy(extraTags: extraTags) }
 
     static let knownKeys: Set<String> = ["extraTags", "duplicatePolicy", "workers", "maxCommitBatch", "logLevel", "dicom",
-                                         "identity"]
+                                         "identity", "http"]
     static let knownDicomKeys: Set<String> = ["aeTitle", "port", "bindAddress", "peers", "acceptAnyPeer", "maxPDU",
                                               "acseTimeout", "dimseTimeout", "maxAssociations", "maxFindMatches"]
     static let knownPeerKeys: Set<String> = ["aeTitle", "host", "port", "hospital", "permissions"]
@@ -105,7 +108,39 @@ public struct Configuration: Sendable {
             guard let identity = value as? [String: Any] else { throw fail("identity", "an object") }
             config.identity = try parseIdentity(identity, file: candidate.path)
         }
+        if let value = object["http"] {
+            guard let http = value as? [String: Any] else { throw fail("http", "an object") }
+            config.http = try parseHTTP(http, file: candidate.path)
+        }
+        config.http.nationalIssuer = config.identity.nationalIssuer
         return config
+    }
+
+    static let knownHTTPKeys: Set<String> = ["enabled", "port", "bindAddress", "maxResults"]
+
+    static func parseHTTP(_ object: [String: Any], file: String) throws(ImagingIndexError) -> DicomWebConfiguration {
+        func fail(_ key: String, _ expected: String) -> ImagingIndexError {
+            ImagingIndexError(.configuration, "\(file): 'http.\(key)' must be \(expected)")
+        }
+        try rejectUnknown(object, known: knownHTTPKeys, section: "http", file: file)
+        var h = DicomWebConfiguration()
+        if let value = object["enabled"] {
+            guard let flag = value as? Bool else { throw fail("enabled", "true or false") }
+            h.enabled = flag
+        }
+        if let value = object["port"] {
+            guard let n = value as? Int, (0...65535).contains(n) else { throw fail("port", "a port number") }
+            h.port = n
+        }
+        if let value = object["bindAddress"] {
+            guard let text = value as? String, !text.isEmpty else { throw fail("bindAddress", "an address") }
+            h.bindAddress = text
+        }
+        if let value = object["maxResults"] {
+            guard let n = value as? Int, (1...100_000).contains(n) else { throw fail("maxResults", "a number from 1 to 100000") }
+            h.maxResults = n
+        }
+        return h
     }
 
     /// A typo must never silently do nothing: keys a section does not know are refused.

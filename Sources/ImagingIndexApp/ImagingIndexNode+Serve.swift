@@ -1,7 +1,11 @@
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
+import Synchronization
 import DicomNetwork
+import DicomWebAPI
 
 extension ImagingIndexNode {
     /// The DIMSE listener of this node (port bound now, so a taken port fails here).
@@ -31,14 +35,35 @@ extension ImagingIndexNode {
         sigaddset(&signals, SIGTERM)
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+        let registry = Self.bootstrapMetrics()
         let dimse = try makeDimseService(logger: logger)
-        let runner = DimseRunner(body: dimse.run)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: DimseRunner(body: dimse.run))]
+        if configuration.http.enabled {
+            let backend = DicomWebBackendAdapter(pipeline: pipeline, metrics: { registry.emitToString() })
+            services.append(.init(service: DicomWebServer(configuration: configuration.http, backend: backend,
+                                                          logger: logger)))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: runner)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
         shutdown()
+    }
+}
+
+extension ImagingIndexNode {
+    private static let metricsRegistry = Mutex<PrometheusCollectorRegistry?>(nil)
+
+    /// swift-metrics goes to one Prometheus registry per process (served at /metrics).
+    static func bootstrapMetrics() -> PrometheusCollectorRegistry {
+        metricsRegistry.withLock { registry in
+            if let registry { return registry }
+            let created = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: created))
+            registry = created
+            return created
+        }
     }
 }
 

@@ -6,7 +6,7 @@ import ImagingIndexApp
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the DICOM node: C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET.",
+        abstract: "Run the DICOM node (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET) and the HTTP server (DICOMweb).",
         discussion: """
             Peers, AE title, port and limits come from the "dicom" section of the configuration file
             (see README). SIGINT or SIGTERM stops accepting associations, lets those in flight finish
@@ -20,6 +20,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Our AE title (overrides dicom.aeTitle).") var aeTitle: String?
     @Option(help: "Address to listen on (default: every interface).") var bind: String?
     @Flag(help: "Accept any calling AE title with every permission. For testing only.") var acceptAnyPeer = false
+    @Option(help: "HTTP (DICOMweb) port (overrides http.port; 0 picks a free one).") var httpPort: Int?
+    @Flag(help: "Do not start the HTTP server.") var noHttp = false
 
     func run() async throws {
         var configuration = try common.load()
@@ -27,6 +29,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let aeTitle { configuration.dicom.aeTitle = aeTitle }
         if let bind { configuration.dicom.bindAddress = bind }
         if acceptAnyPeer { configuration.dicom.acceptAnyPeer = true }
+        if let httpPort { configuration.http.port = httpPort }
+        if noHttp { configuration.http.enabled = false }
+        if let bind { configuration.http.bindAddress = bind }
         let logger = Logger(label: "imaging-index")
         if configuration.dicom.acceptAnyPeer {
             logger.warning("accept-any-peer is ON: every calling AE title may store, query and retrieve. Do not use in production.")

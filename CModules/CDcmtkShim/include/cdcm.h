@@ -136,6 +136,23 @@ const uint8_t *cdcm_buffer_bytes(const cdcm_buffer *buffer);
 size_t cdcm_buffer_length(const cdcm_buffer *buffer);
 void cdcm_buffer_free(cdcm_buffer *buffer);
 
+/* The dataset as DICOM JSON (PS3.18 Annex F, UTF-8, compact). Pixel data, and binary values
+ * (OB, OW, OF, OD, OL, UN) longer than inline_limit bytes at any nesting level, are written as
+ * "BulkDataURI": "<bulk_data_base>/bulkdata/GGGGEEEE"; shorter binary values as InlineBinary.
+ * Open the handle with UTF-8 conversion (the default) so that text is valid JSON. */
+int32_t cdcm_dataset_write_json(cdcm_dataset *dataset, const char *bulk_data_base, uint32_t inline_limit,
+                                cdcm_buffer **out, cdcm_error *error);
+
+/* The value of a top-level element as bytes (binary VRs as stored in memory, little endian;
+ * text VRs as their text). CDCM_NOT_FOUND when absent; CDCM_ERR_ARGUMENT for a sequence or
+ * encapsulated pixel data. */
+int32_t cdcm_dataset_element_bytes(cdcm_dataset *dataset, uint32_t tag, cdcm_buffer **out, cdcm_error *error);
+
+/* One frame (0-based) of the pixel data, uncompressed (native little endian; compressed frames
+ * are decoded with DCMTK's codecs: JPEG, JPEG-LS, RLE). CDCM_NOT_FOUND without pixel data or
+ * beyond the last frame; CDCM_ERR_PARSE when the frame cannot be decoded (e.g. JPEG 2000). */
+int32_t cdcm_dataset_frame(cdcm_dataset *dataset, uint32_t frame, cdcm_buffer **out, cdcm_error *error);
+
 /* The DCMTK version string (static). */
 const char *cdcm_version(void);
 

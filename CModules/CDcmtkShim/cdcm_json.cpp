@@ -1,0 +1,169 @@
+// cdcm_json.cpp — a dataset as DICOM JSON (PS3.18 Annex F), for WADO-RS metadata.
+#include "cdcm_internal.h"
+
+#include "dcmtk/dcmdata/dcjson.h"
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcvr.h"
+#include "dcmtk/dcmdata/dcfcache.h"
+
+#include <set>
+#include <sstream>
+
+using cdcm_detail::clearError;
+using cdcm_detail::fail;
+using cdcm_detail::internalFailure;
+
+namespace {
+
+// Binary values longer than the limit (and pixel data, always) become BulkDataURIs under the
+// instance's URL; DCMTK asks per tag, so the tags are collected first, at every nesting level.
+class BulkDataFormat : public DcmJsonFormatCompact {
+public:
+    BulkDataFormat(std::string base, std::set<DcmTagKey> tags) : DcmJsonFormatCompact(OFTrue),
+        base_(std::move(base)), tags_(std::move(tags)) {}
+
+    OFBool asBulkDataURI(const DcmTagKey &tag, OFString &uri) override {
+        if (tags_.count(tag) == 0)
+            return OFFalse;
+        char hex[16];
+        std::snprintf(hex, sizeof(hex), "%04X%04X", tag.getGroup(), tag.getElement());
+        uri = (base_ + "/bulkdata/" + hex).c_str();
+        return OFTrue;
+    }
+
+private:
+    std::string base_;
+    std::set<DcmTagKey> tags_;
+};
+
+bool isBinary(DcmEVR vr) {
+    switch (vr) {
+    case EVR_OB: case EVR_OW: case EVR_OF: case EVR_OD: case EVR_OL: case EVR_UN:
+    case EVR_pixelSQ: case EVR_ox: case EVR_px:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void collectLarge(DcmItem &item, uint32_t limit, std::set<DcmTagKey> &tags) {
+    for (unsigned long i = 0; i < item.card(); ++i) {
+        DcmElement *element = item.getElement(i);
+        if (element == nullptr)
+            continue;
+        const DcmTagKey key = element->getTag().getXTag();
+        if (key == DCM_PixelData || key == DCM_FloatPixelData || key == DCM_DoubleFloatPixelData) {
+            tags.insert(key);
+        } else if (element->ident() == EVR_SQ) {
+            DcmSequenceOfItems *sequence = static_cast<DcmSequenceOfItems *>(element);
+            for (unsigned long j = 0; j < sequence->card(); ++j)
+                collectLarge(*sequence->getItem(j), limit, tags);
+        } else if (isBinary(element->ident()) && element->getLength() > limit) {
+            tags.insert(key);
+        }
+    }
+}
+
+} // namespace
+
+extern "C" int32_t cdcm_dataset_write_json(cdcm_dataset *dataset, const char *bulk_data_base, uint32_t inline_limit,
+                                           cdcm_buffer **out, cdcm_error *error) {
+    try {
+        const int32_t status = cdcm_detail::beginBufferCall(error, out);
+        if (status != CDCM_OK)
+            return status;
+        if (dataset == nullptr || !dataset->file || out == nullptr || bulk_data_base == nullptr)
+            return fail(error, CDCM_ERR_ARGUMENT, "cdcm_dataset_write_json: dataset, base and out must not be NULL");
+        DcmDataset *data = dataset->file->getDataset();
+        std::set<DcmTagKey> large;
+        collectLarge(*data, inline_limit, large);
+        BulkDataFormat format(bulk_data_base, large);
+        std::ostringstream stream;
+        const OFCondition cond = data->writeJson(stream, format);
+        if (cond.bad())
+            return fail(error, CDCM_ERR_INTERNAL, std::string("cdcm_dataset_write_json: ") + cond.text());
+        // DcmDataset::writeJson writes the attributes only; the object's braces are ours.
+        std::string text = stream.str();
+        size_t start = text.find_first_not_of(" \t\r\n");
+        if (start == std::string::npos || text[start] != '{')
+            text = "{" + text + "}";
+        std::unique_ptr<cdcm_buffer> buffer(new cdcm_buffer());
+        buffer->bytes.assign(text.begin(), text.end());
+        *out = buffer.release();
+        return CDCM_OK;
+    } catch (...) {
+        return internalFailure(error, "cdcm_dataset_write_json");
+    }
+}
+
+// --- Bulk data and frames (WADO-RS) -------------------------------------------------------
+
+extern "C" int32_t cdcm_dataset_element_bytes(cdcm_dataset *dataset, uint32_t tag, cdcm_buffer **out, cdcm_error *error) {
+    try {
+        const int32_t status = cdcm_detail::beginBufferCall(error, out);
+        if (status != CDCM_OK)
+            return status;
+        if (dataset == nullptr || !dataset->file || out == nullptr)
+            return fail(error, CDCM_ERR_ARGUMENT, "cdcm_dataset_element_bytes: dataset and out must not be NULL");
+        DcmElement *element = nullptr;
+        const DcmTagKey key(static_cast<Uint16>(tag >> 16), static_cast<Uint16>(tag & 0xFFFF));
+        if (dataset->file->getDataset()->findAndGetElement(key, element).bad() || element == nullptr)
+            return fail(error, CDCM_NOT_FOUND, "cdcm_dataset_element_bytes: no such top-level element");
+        if (element->ident() == EVR_SQ || element->ident() == EVR_pixelSQ)
+            return fail(error, CDCM_ERR_ARGUMENT, "cdcm_dataset_element_bytes: a sequence or encapsulated pixel data has no single value");
+        Uint8 *bytes = nullptr;
+        // Little endian, as DICOMweb bulk data is sent (octet-stream of the value).
+        const OFCondition cond = element->getUint8Array(bytes);
+        std::unique_ptr<cdcm_buffer> buffer(new cdcm_buffer());
+        if (cond.good() && bytes != nullptr) {
+            buffer->bytes.assign(bytes, bytes + element->getLength());
+        } else {
+            OFString text;
+            if (element->getOFStringArray(text).bad())
+                return fail(error, CDCM_ERR_INTERNAL, std::string("cdcm_dataset_element_bytes: ") + cond.text());
+            buffer->bytes.assign(text.begin(), text.end());
+        }
+        *out = buffer.release();
+        return CDCM_OK;
+    } catch (...) {
+        return internalFailure(error, "cdcm_dataset_element_bytes");
+    }
+}
+
+extern "C" int32_t cdcm_dataset_frame(cdcm_dataset *dataset, uint32_t frame, cdcm_buffer **out, cdcm_error *error) {
+    try {
+        const int32_t status = cdcm_detail::beginBufferCall(error, out);
+        if (status != CDCM_OK)
+            return status;
+        if (dataset == nullptr || !dataset->file || out == nullptr)
+            return fail(error, CDCM_ERR_ARGUMENT, "cdcm_dataset_frame: dataset and out must not be NULL");
+        DcmDataset *data = dataset->file->getDataset();
+        DcmElement *pixels = nullptr;
+        if (data->findAndGetElement(DCM_PixelData, pixels).bad() || pixels == nullptr)
+            return fail(error, CDCM_NOT_FOUND, "cdcm_dataset_frame: no pixel data");
+        long frames = 1;
+        data->findAndGetLongInt(DCM_NumberOfFrames, frames);
+        if (frames < 1)
+            frames = 1;
+        if (static_cast<long>(frame) >= frames)
+            return fail(error, CDCM_NOT_FOUND, "cdcm_dataset_frame: no such frame");
+        Uint32 size = 0;
+        OFCondition cond = pixels->getUncompressedFrameSize(data, size);
+        if (cond.bad() || size == 0)
+            return fail(error, CDCM_ERR_PARSE, std::string("cdcm_dataset_frame: ") + cond.text());
+        std::unique_ptr<cdcm_buffer> buffer(new cdcm_buffer());
+        buffer->bytes.resize(size + (size & 1));
+        Uint32 fragment = 0;
+        OFString colorModel;
+        DcmFileCache cache;
+        cond = pixels->getUncompressedFrame(data, frame, fragment, buffer->bytes.data(),
+                                            static_cast<Uint32>(buffer->bytes.size()), colorModel, &cache);
+        if (cond.bad())
+            return fail(error, CDCM_ERR_PARSE, std::string("cdcm_dataset_frame: cannot decode the frame: ") + cond.text());
+        buffer->bytes.resize(size);
+        *out = buffer.release();
+        return CDCM_OK;
+    } catch (...) {
+        return internalFailure(error, "cdcm_dataset_frame");
+    }
+}

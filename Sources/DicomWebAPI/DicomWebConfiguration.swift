@@ -1,0 +1,12 @@
+/// The HTTP side of `serve`: where it listens and its limits.
+public struct DicomWebConfiguration: Sendable, Hashable {
+    public var enabled = true
+    public var port: Int = 8042
+    public var bindAddress = "0.0.0.0"
+    /// Most results one QIDO-RS request returns (a `limit` above it is lowered to it).
+    public var maxResults = 1000
+    /// IssuerOfPatientID that marks a PatientID as a citizen ID (look-ups across hospitals).
+    public var nationalIssuer = "VN-CCCD"
+
+    public init() {}
+}

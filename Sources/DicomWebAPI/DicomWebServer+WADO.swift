@@ -1,0 +1,212 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import NIOPosix
+import DicomCore
+import DicomIndex
+
+extension DicomWebServer {
+    /// WADO-RS (PS3.18 §10.4): studies, series and instances as multipart/related of
+    /// application/dicom parts streamed from disk, and their metadata as DICOM JSON.
+    func addWADORoutes(_ group: RouterGroup<BasicRequestContext>) {
+        let scopes: [(String, [(String, DicomTag)])] = [
+            ("studies/:study", [("study", .studyInstanceUID)]),
+            ("studies/:study/series/:series", [("study", .studyInstanceUID), ("series", .seriesInstanceUID)]),
+            ("studies/:study/series/:series/instances/:instance",
+             [("study", .studyInstanceUID), ("series", .seriesInstanceUID), ("instance", .sopInstanceUID)]),
+        ]
+        for (path, parameters) in scopes {
+            group.get(RouterPath(path)) { [self] request, context -> Response in
+                try await retrieve(request, keys: Self.keys(context, parameters))
+            }
+            group.get(RouterPath(path + "/metadata")) { [self] request, context -> Response in
+                try await metadata(request, keys: Self.keys(context, parameters))
+            }
+        }
+    }
+
+    /// Bulk data (from metadata BulkDataURIs) and frames of one instance, as
+    /// multipart/related; type="application/octet-stream".
+    func addInstancePartRoutes(_ group: RouterGroup<BasicRequestContext>) {
+        let instance: [(String, DicomTag)] = [("study", .studyInstanceUID), ("series", .seriesInstanceUID),
+                                              ("instance", .sopInstanceUID)]
+        group.get("studies/:study/series/:series/instances/:instance/bulkdata/:tag") { [self] request, context -> Response in
+            try Self.requireAccept(request, ["multipart/related", "application/octet-stream"])
+            guard let text = context.parameters.get("tag"), let tag = DicomTag(parsing: text) else {
+                throw DicomWebError(.badRequest, "bulk data is addressed by a tag GGGGEEEE")
+            }
+            let path = backend.store.path(forRelativePath: try await instances(Self.keys(context, instance))[0].instance!.path)
+            let backend = self.backend
+            guard let bytes = try await Self.blocking({ try backend.bulkData(ofFileAt: path, tag: tag.rawValue) }) else {
+                throw DicomWebError(.notFound, "the instance has no element \(tag)")
+            }
+            return Self.octetParts([bytes])
+        }
+        group.get("studies/:study/series/:series/instances/:instance/frames/:frames") { [self] request, context -> Response in
+            try Self.requireAccept(request, ["multipart/related", "application/octet-stream"])
+            let list = (context.parameters.get("frames") ?? "").split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !list.isEmpty, list.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+                throw DicomWebError(.badRequest, "frames are numbered from 1, separated by commas")
+            }
+            let numbers = list.map { $0! }
+            let path = backend.store.path(forRelativePath: try await instances(Self.keys(context, instance))[0].instance!.path)
+            let backend = self.backend
+            let frames: [Data]?
+            do {
+                frames = try await Self.blocking { try backend.frames(ofFileAt: path, numbers: numbers) }
+            } catch {
+                throw DicomWebError(.notAcceptable, "the frames cannot be decoded to an uncompressed form here")
+            }
+            guard let frames else { throw DicomWebError(.notFound, "no such frame") }
+            return Self.octetParts(frames)
+        }
+    }
+
+    static func octetParts(_ parts: [Data]) -> Response {
+        let boundary = "imaging-index-" + UUID().uuidString
+        var body = ByteBuffer()
+        for part in parts {
+            body.writeString("--\(boundary)\r\nContent-Type: application/octet-stream\r\n\r\n")
+            body.writeBytes(part)
+            body.writeString("\r\n")
+        }
+        body.writeString("--\(boundary)--\r\n")
+        return Response(status: .ok,
+                        headers: [.contentType: "multipart/related; type=\"application/octet-stream\"; boundary=\(boundary)"],
+                        body: .init(byteBuffer: body))
+    }
+
+    /// WADO-URI (PS3.18 §9): `requestType=WADO&studyUID=&seriesUID=&objectUID=`, as application/dicom.
+    func addWADOURIRoute(_ router: Router<BasicRequestContext>) {
+        router.get("wado") { [self] request, _ -> Response in
+            let q = request.uri.queryParameters
+            guard q["requestType"].map(String.init) == "WADO" else {
+                throw DicomWebError(.badRequest, "requestType must be WADO")
+            }
+            guard let study = q["studyUID"], let series = q["seriesUID"], let object = q["objectUID"] else {
+                throw DicomWebError(.badRequest, "studyUID, seriesUID and objectUID are required")
+            }
+            let contentType = q["contentType"].map(String.init) ?? "application/dicom"
+            guard contentType == "application/dicom" else {
+                throw DicomWebError(.notAcceptable, "contentType \(contentType) is not offered; use application/dicom")
+            }
+            let files = try await instances([.studyInstanceUID: String(study), .seriesInstanceUID: String(series),
+                                             .sopInstanceUID: String(object)])
+            let file = files[0].instance!
+            return Response(status: .ok,
+                            headers: [.contentType: "application/dicom", .contentLength: String(file.fileSize),
+                                      .contentDisposition: "attachment; filename=\"\(file.sopInstanceUID).dcm\""],
+                            body: ResponseBody(contentLength: Int(file.fileSize)) { [store = backend.store] writer in
+                                try await Self.stream(store.path(forRelativePath: file.path), into: &writer)
+                                try await writer.finish(nil)
+                            })
+        }
+    }
+
+    static func keys(_ context: BasicRequestContext, _ parameters: [(String, DicomTag)]) -> [DicomTag: String] {
+        var keys: [DicomTag: String] = [:]
+        for (name, tag) in parameters { keys[tag] = context.parameters.get(name) ?? "" }
+        return keys
+    }
+
+    /// The instances a WADO path names (404 when none).
+    func instances(_ keys: [DicomTag: String]) async throws -> [QueryMatch] {
+        for value in keys.values where value.isEmpty || value.contains("*") || value.contains("?") || value.contains("\\") {
+            throw DicomWebError(.badRequest, "UIDs in the path must be single UIDs")
+        }
+        let index = backend.index
+        var query = IndexQuery(level: .instance, dicomKeys: keys, nameMatching: .exact)
+        query.ordering = [.init(.seriesNumber), .init(.instanceNumber)]
+        let fixedQuery = query
+        let matches = try await Self.blocking { try index.query(fixedQuery) }
+        let records = matches.filter { $0.instance != nil }
+        if records.isEmpty { throw DicomWebError(.notFound, "no such \(keys[.sopInstanceUID] != nil ? "instance" : keys[.seriesInstanceUID] != nil ? "series" : "study")") }
+        return records
+    }
+
+    func retrieve(_ request: Request, keys: [DicomTag: String]) async throws -> Response {
+        // multipart/related; type="application/dicom" (or anything that allows it).
+        if let accept = request.headers[.accept], !accept.isEmpty {
+            let lower = accept.lowercased()
+            let dicom = lower.contains("application/dicom") && !lower.contains("application/dicom+json")
+            if !(dicom || lower.contains("*/*") || lower.contains("multipart/related") && !lower.contains("type=")) {
+                throw DicomWebError(.notAcceptable, "instances are sent as multipart/related; type=\"application/dicom\"")
+            }
+            if let range = lower.range(of: "transfer-syntax="), !lower[range.upperBound...].hasPrefix("*") {
+                let wanted = lower[range.upperBound...].prefix { $0 != ";" && $0 != "," && $0 != "\"" }
+                if !wanted.isEmpty, wanted != "1.2.840.10008.1.2.1" {
+                    throw DicomWebError(.notAcceptable, "transfer syntax \(wanted) on request is not offered; ask for transfer-syntax=* (as stored)")
+                }
+            }
+        }
+        let files = try await instances(keys)
+        let boundary = "imaging-index-" + UUID().uuidString
+        let store = backend.store
+        let paths = files.map { (store.path(forRelativePath: $0.instance!.path), $0.instance!.transferSyntaxUID) }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "multipart/related; type=\"application/dicom\"; boundary=\(boundary)"],
+            body: ResponseBody { writer in
+                for (path, syntax) in paths {
+                    try await writer.write(ByteBuffer(string:
+                        "--\(boundary)\r\nContent-Type: application/dicom; transfer-syntax=\(syntax)\r\n\r\n"))
+                    try await Self.stream(path, into: &writer)
+                    try await writer.write(ByteBuffer(string: "\r\n"))
+                }
+                try await writer.write(ByteBuffer(string: "--\(boundary)--\r\n"))
+                try await writer.finish(nil)
+            })
+    }
+
+    func metadata(_ request: Request, keys: [DicomTag: String]) async throws -> Response {
+        try Self.requireAccept(request, ["application/dicom+json", "application/json"])
+        let files = try await instances(keys)
+        let base = base(request)
+        let study = keys[.studyInstanceUID] ?? ""
+        let backend = self.backend
+        let store = backend.store
+        return Response(
+            status: .ok, headers: [.contentType: "application/dicom+json"],
+            body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "["))
+                var first = true
+                for match in files {
+                    let file = match.instance!
+                    let url = "\(base)/dicom-web/studies/\(study)/series/\(match.series?.seriesInstanceUID ?? "")/instances/\(file.sopInstanceUID)"
+                    let path = store.path(forRelativePath: file.path)
+                    let json = try await Self.blocking { try backend.metadata(ofFileAt: path, bulkDataBase: url) }
+                    try await writer.write(ByteBuffer(string: first ? "" : ","))
+                    try await writer.write(ByteBuffer(bytes: json))
+                    first = false
+                }
+                try await writer.write(ByteBuffer(string: "]"))
+                try await writer.finish(nil)
+            })
+    }
+
+    /// Copies a file into the response 256 KiB at a time (reads on the thread pool): memory
+    /// stays flat whatever the size of a study.
+    static func stream(_ path: String, into writer: inout any ResponseBodyWriter) async throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw DicomWebError(.internalServerError, "a stored file cannot be read") }
+        defer { close(fd) }
+        var offset: Int64 = 0
+        while true {
+            let at = offset
+            let chunk: ByteBuffer = try await blocking { () throws -> ByteBuffer in
+                var buffer = ByteBufferAllocator().buffer(capacity: 256 * 1024)
+                var failed = false
+                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 256 * 1024) { raw in
+                    let n = pread(fd, raw.baseAddress, raw.count, off_t(at))
+                    failed = n < 0
+                    return max(0, n)
+                }
+                if failed { throw DicomWebError(.internalServerError, "a stored file cannot be read") }
+                return buffer
+            }
+            if chunk.readableBytes == 0 { break }
+            offset += Int64(chunk.readableBytes)
+            try await writer.write(chunk)
+        }
+    }
+}

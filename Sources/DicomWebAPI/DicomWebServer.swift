@@ -1,0 +1,115 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+import DicomCore
+import DicomIndex
+
+/// The HTTP server: DICOMweb under `/dicom-web` (QIDO-RS, WADO-RS, STOW-RS), WADO-URI at
+/// `/wado`, health and metrics. A swift-service-lifecycle `Service` of the app's ServiceGroup.
+public final class DicomWebServer: Service, Sendable {
+    let configuration: DicomWebConfiguration
+    let backend: any DicomWebBackend
+    let logger: Logger
+    private let boundPort = Mutex<Int?>(nil)
+    private let onListening: @Sendable (Int) -> Void
+
+    /// `onListening` is told the port once the socket listens (port 0 picks a free one).
+    public init(configuration: DicomWebConfiguration, backend: any DicomWebBackend,
+                logger: Logger = Logger(label: "imaging-index.http"), onListening: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.configuration = configuration
+        self.backend = backend
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    public var port: Int? { boundPort.withLock { $0 } }
+
+    public func run() async throws {
+        let app = Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(configuration.bindAddress, port: configuration.port),
+                                 serverName: "ImagingIndex"),
+            onServerRunning: { [self] channel in
+                let port = channel.localAddress?.port ?? self.configuration.port
+                self.boundPort.withLock { $0 = port }
+                self.logger.info("HTTP listener started", metadata: ["http.port": "\(port)"])
+                self.onListening(port)
+            },
+            logger: logger)
+        try await app.run()
+    }
+
+    func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ErrorLogMiddleware(logger: logger))
+        addHealthRoutes(router)
+        addQIDORoutes(router.group("dicom-web"))
+        addWADORoutes(router.group("dicom-web"))
+        addInstancePartRoutes(router.group("dicom-web"))
+        addSTOWRoutes(router.group("dicom-web"))
+        addWADOURIRoute(router)
+        return router
+    }
+
+    func addHealthRoutes(_ router: Router<BasicRequestContext>) {
+        router.get("healthz") { _, _ in "ok\n" }
+        router.get("readyz") { [backend] _, _ -> Response in
+            let ready = await Self.blocking { (try? backend.index.count(IndexQuery(level: .patient, limit: 1))) != nil }
+            return Response(status: ready ? .ok : .serviceUnavailable,
+                            headers: [.contentType: "text/plain"],
+                            body: .init(byteBuffer: ByteBuffer(string: ready ? "ready\n" : "index unavailable\n")))
+        }
+        router.get("metrics") { [backend] _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: backend.metricsText())))
+        }
+        router.get("admin/stats") { [backend] _, _ -> Response in
+            let stats = try await Self.blocking { try backend.index.statistics(currentPolicy: "") }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(stats))))
+        }
+    }
+
+    /// Blocking index and file work runs on NIO's thread pool, never on the cooperative pool.
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        // runIfActive only throws when the pool is shutting down.
+        (try? await NIOThreadPool.singleton.runIfActive(body)) ?? body()
+    }
+
+    /// `http://host` of the request, for RetrieveURL and BulkDataURI values.
+    func base(_ request: Request) -> String {
+        var host = request.head.authority ?? request.headers[HTTPField.Name("Host")!] ?? "localhost"
+        if !host.contains(":"), let port { host += ":\(port)" }
+        return "http://\(host)"
+    }
+}
+
+/// Logs server errors (5xx) with the request path; client errors go back to the client only.
+struct ErrorLogMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as DicomWebError {
+            throw error
+        } catch let error as HTTPError {
+            throw error
+        } catch {
+            logger.error("HTTP request failed", metadata: ["http.path": "\(request.uri.path)", "error": "\(error)"])
+            throw DicomWebError(.internalServerError, "internal error")
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+import DicomTestSupport
+
+/// The HTTP side of `serve`: a real DICOMweb client (dicomweb-client) for STOW, QIDO, WADO, and
+/// every route's errors checked from Swift.
+@Suite(.serialized) struct DicomWebTests {
+    let dir = TemporaryDirectory("dicomweb")
+    let server: ServerProcess
+    var base: String { "http://127.0.0.1:\(server.httpPort)" }
+
+    init() throws {
+        server = try ServerProcess(dataDirectory: dir.appending("data"), config: #"{ "dicom": { "acceptAnyPeer": true } }"#)
+    }
+
+    /// One GET or POST; returns status, headers (lower-cased names) and body.
+    func request(_ path: String, method: String = "GET", headers: [String: String] = [:],
+                 body: Data? = nil) throws -> (status: Int, headers: [String: String], body: Data) {
+        var request = URLRequest(url: URL(string: base + path)!)
+        request.httpMethod = method
+        request.httpBody = body
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: (Int, [String: String], Data)?
+        nonisolated(unsafe) var failure: (any Error)?
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            if let http = response as? HTTPURLResponse {
+                var fields: [String: String] = [:]
+                for (k, v) in http.allHeaderFields { fields[String(describing: k).lowercased()] = String(describing: v) }
+                result = (http.statusCode, fields, data ?? Data())
+            }
+            failure = error
+            done.signal()
+        }.resume()
+        _ = done.wait(timeout: .now() + 60)
+        if let failure { throw failure }
+        guard let result else { throw ServerProcess.ServerError(message: "no HTTP response for \(path)") }
+        return result
+    }
+
+    @Test func aViewerSessionWithDicomwebClient() throws {
+        let files = TestImages.manifest.files.filter { $0.path.hasPrefix("bachmai/") || $0.path.hasPrefix("choray/") }
+        let result = try PythonPeer.run("dicomweb_session.py", [base] + files.map { TestImages.url($0.path).path })
+        try #require(result.status == 0, "\(result.stderr)")
+        let out = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect(out["stored"] as? [String] == files.compactMap { $0["SOPInstanceUID"] }.sorted())
+        #expect(out["failed"] as? Int == 0)
+        let studies = Set(files.compactMap { $0["StudyInstanceUID"] })
+        #expect(Set(out["studies"] as? [String] ?? []) == studies)
+        for study in studies {
+            let count = files.filter { $0["StudyInstanceUID"] == study }.count
+            #expect((out["study_instances"] as? [String: Int])?[study] == count)
+        }
+        // Nguyễn^Văn… folded, and the 2024 date range, against the ground truth.
+        let nguyen = Set(files.filter { ($0["PatientName"] ?? "").lowercased().hasPrefix("nguy") }.compactMap { $0["StudyInstanceUID"] })
+        #expect(Set(out["by_name_fuzzy"] as? [String] ?? []) == nguyen)
+        let in2024 = Set(files.filter { ($0["StudyDate"] ?? "").hasPrefix("2024") }.compactMap { $0["StudyInstanceUID"] })
+        #expect(Set(out["by_date_range"] as? [String] ?? []) == in2024)
+        let first = files[0]
+        let firstStudy = files.filter { $0["StudyInstanceUID"] == first["StudyInstanceUID"] }
+        #expect(Set(out["series_of_first_study"] as? [String] ?? []) == Set(firstStudy.compactMap { $0["SeriesInstanceUID"] }))
+        #expect(Set(out["retrieved"] as? [String] ?? []) == Set(firstStudy.compactMap { $0["SOPInstanceUID"] }))
+        #expect(out["retrieved_equal"] as? Bool == true)
+        #expect(out["metadata_patient_name"] as? [String: String] == ["Alphabetic": first["PatientName"] ?? ""])
+        #expect(out["metadata_pixel_uri"] as? Bool == true)
+        #expect(out["bulk_equal"] as? Bool == true)
+        #expect(out["frame_equal"] as? Bool == true)
+        #expect(out["wado_uri"] as? [AnyHashable] == [200, "DICM"])
+    }
+
+    @Test func everyRouteSaysWhatIsWrong() throws {
+        let stored = try DcmtkTool.run("storescu", ["-aet", "PACS", "-aec", "IMAGINGINDEX", "127.0.0.1", String(server.port),
+                                                    TestImages.url("bachmai/ct-head-1.dcm").path])
+        try #require(stored.status == 0, "\(stored.stderr)")
+        let ct = TestImages.manifest.files.first { $0.path == "bachmai/ct-head-1.dcm" }!
+        let study = ct["StudyInstanceUID"]!, series = ct["SeriesInstanceUID"]!, sop = ct["SOPInstanceUID"]!
+        let cases: [(String, [String: String], Int, String)] = [
+            ("/healthz", [:], 200, "ok"),
+            ("/readyz", [:], 200, "ready"),
+            ("/dicom-web/studies?limit=-1", [:], 400, "limit"),
+            ("/dicom-web/studies?offset=a", [:], 400, "offset"),
+            ("/dicom-web/studies?NotAnAttribute=1", [:], 400, "NotAnAttribute"),
+            ("/dicom-web/studies?StudyDate=2024", [:], 400, "date"),
+            ("/dicom-web/studies?StudyInstanceUID=1.2*", [:], 400, "wildcard"),
+            ("/dicom-web/studies?includefield=Nonsense", [:], 400, "includefield"),
+            ("/dicom-web/studies?fuzzymatching=maybe", [:], 400, "fuzzymatching"),
+            ("/dicom-web/studies?NumberOfStudyRelatedInstances=3", [:], 400, "cannot be used to match"),
+            ("/dicom-web/studies", ["Accept": "application/xml"], 406, "application/dicom+json"),
+            ("/dicom-web/studies/1.2.3/series", [:], 404, "no such study"),
+            ("/dicom-web/studies/\(study)/series/1.2.3/instances", [:], 404, "no such series"),
+            ("/dicom-web/studies/1.2.3", [:], 404, "no such study"),
+            ("/dicom-web/studies/\(study)/series/\(series)/instances/1.2.3", [:], 404, "no such instance"),
+            ("/dicom-web/studies/\(study)", ["Accept": "image/png"], 406, "multipart/related"),
+            ("/dicom-web/studies/\(study)", ["Accept": "multipart/related; type=\"application/dicom\"; transfer-syntax=1.2.840.10008.1.2.4.50"], 406, "transfer syntax"),
+            ("/dicom-web/studies/\(study)/series/\(series)/instances/\(sop)/frames/0", [:], 400, "numbered from 1"),
+            ("/dicom-web/studies/\(study)/series/\(series)/instances/\(sop)/frames/99", [:], 404, "no such frame"),
+            ("/dicom-web/studies/\(study)/series/\(series)/instances/\(sop)/bulkdata/00091234", [:], 404, "no element"),
+            ("/wado?requestType=WADO&studyUID=\(study)", [:], 400, "required"),
+            ("/wado?requestType=WADO&studyUID=\(study)&seriesUID=\(series)&objectUID=\(sop)&contentType=image/gif", [:], 406, "contentType"),
+        ]
+        for (path, headers, status, message) in cases {
+            let r = try request(path, headers: headers)
+            #expect(r.status == status, "\(path): \(r.status) \(String(decoding: r.body, as: UTF8.self))")
+            #expect(String(decoding: r.body, as: UTF8.self).contains(message), "\(path): \(String(decoding: r.body, as: UTF8.self))")
+        }
+        // Empty results are 200 with an empty list (CP-2473), with the DICOM JSON media type.
+        let empty = try request("/dicom-web/studies?PatientID=nobody")
+        #expect(empty.status == 200 && String(decoding: empty.body, as: UTF8.self) == "[]")
+        #expect(empty.headers["content-type"] == "application/dicom+json")
+        // STOW-RS refusals: not multipart, a truncated body, a part that is not DICOM.
+        let notMultipart = try request("/dicom-web/studies", method: "POST", headers: ["Content-Type": "application/dicom"], body: Data([1, 2, 3]))
+        #expect(notMultipart.status == 415)
+        let boundary = "XyZ"
+        let truncated = Data("--XyZ\r\nContent-Type: application/dicom\r\n\r\nDICM".utf8)
+        let cut = try request("/dicom-web/studies", method: "POST",
+                              headers: ["Content-Type": "multipart/related; type=\"application/dicom\"; boundary=\(boundary)"], body: truncated)
+        #expect(cut.status == 400, "\(String(decoding: cut.body, as: UTF8.self))")
+        let junk = Data("--XyZ\r\nContent-Type: application/dicom\r\n\r\nnot dicom at all\r\n--XyZ--\r\n".utf8)
+        let refused = try request("/dicom-web/studies", method: "POST",
+                                  headers: ["Content-Type": "multipart/related; type=\"application/dicom\"; boundary=\(boundary)"], body: junk)
+        #expect(refused.status == 409)
+        let answer = try JSONSerialization.jsonObject(with: refused.body) as? [String: Any]
+        let failed = ((answer?["00081198"] as? [String: Any])?["Value"] as? [[String: Any]])?.first
+        #expect(((failed?["00081197"] as? [String: Any])?["Value"] as? [Int])?.first == 0xC000)
+        // Nothing half-written stays behind in tmp/.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: server.dataDirectory.appendingPathComponent("tmp").path)
+        #expect(leftovers.isEmpty, "\(leftovers)")
+        // Metrics in Prometheus' text format.
+        let metrics = try request("/metrics")
+        #expect(String(decoding: metrics.body, as: UTF8.self).contains("dicom_associations_total"))
+    }
+}
