@@ -14,15 +14,17 @@ import DicomIndex
 public final class DicomWebServer: Service, Sendable {
     let configuration: DicomWebConfiguration
     let backend: any DicomWebBackend
+    let jobs: (any JobRunning)?
     let logger: Logger
     private let boundPort = Mutex<Int?>(nil)
     private let onListening: @Sendable (Int) -> Void
 
     /// `onListening` is told the port once the socket listens (port 0 picks a free one).
-    public init(configuration: DicomWebConfiguration, backend: any DicomWebBackend,
+    public init(configuration: DicomWebConfiguration, backend: any DicomWebBackend, jobs: (any JobRunning)? = nil,
                 logger: Logger = Logger(label: "imaging-index.http"), onListening: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.configuration = configuration
         self.backend = backend
+        self.jobs = jobs
         self.logger = logger
         self.onListening = onListening
     }
@@ -53,6 +55,7 @@ public final class DicomWebServer: Service, Sendable {
         addInstancePartRoutes(router.group("dicom-web"))
         addSTOWRoutes(router.group("dicom-web"))
         addWADOURIRoute(router)
+        if let jobs { addJobRoutes(router, jobs: jobs) }
         return router
     }
 
@@ -70,11 +73,43 @@ public final class DicomWebServer: Service, Sendable {
         }
         router.get("admin/stats") { [backend] _, _ -> Response in
             let stats = try await Self.blocking { try backend.index.statistics(currentPolicy: "") }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(stats))))
+            return try Self.json(stats)
         }
+    }
+
+    /// `/admin/jobs`: start a reindex (POST `/admin/jobs/reindex?mode=stale|all`), list jobs with
+    /// live progress, read one, cancel one (DELETE).
+    func addJobRoutes(_ router: Router<BasicRequestContext>, jobs: any JobRunning) {
+        router.get("admin/jobs") { _, _ in try Self.json(jobs.jobs()) }
+        router.get("admin/jobs/:id") { _, context in
+            guard let job = jobs.jobs().first(where: { $0.id == context.parameters.get("id") }) else {
+                throw DicomWebError(.notFound, "no such job")
+            }
+            return try Self.json(job)
+        }
+        router.post("admin/jobs/reindex") { request, _ in
+            let mode = Self.queryParameters(request.uri.query).first { $0.0 == "mode" }?.1 ?? "stale"
+            do {
+                return try Self.json(try jobs.startReindex(mode: mode), status: .accepted)
+            } catch {
+                let text = "\(error)"
+                throw DicomWebError(text.contains("still running") ? .conflict : .badRequest, text)
+            }
+        }
+        router.delete("admin/jobs/:id") { _, context in
+            guard let id = context.parameters.get("id"), jobs.cancel(id: id) else {
+                throw DicomWebError(.notFound, "no such running job")
+            }
+            return Response(status: .accepted)
+        }
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 
     /// Blocking index and file work runs on NIO's thread pool, never on the cooperative pool.

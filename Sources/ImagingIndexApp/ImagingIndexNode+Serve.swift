@@ -41,7 +41,7 @@ extension ImagingIndexNode {
         if configuration.http.enabled {
             let backend = DicomWebBackendAdapter(pipeline: pipeline, metrics: { registry.emitToString() })
             services.append(.init(service: DicomWebServer(configuration: configuration.http, backend: backend,
-                                                          logger: logger)))
+                                                          jobs: JobRunner(node: self, logger: logger), logger: logger)))
         }
         let group = ServiceGroup(configuration: .init(
             services: services,

@@ -37,7 +37,10 @@ public struct ReindexJob: Sendable {
         (try? index.jobState(stateKey)) ?? nil
     }
 
-    public func run(logger: Logger = Logger(label: "imaging-index.reindex")) throws(ImagingIndexError) -> JobSummary {
+    /// `control`: live progress for the admin API, and a stop asked between chunks (the run
+    /// then ends at a checkpoint, as if killed there: the next run resumes after it).
+    public func run(logger: Logger = Logger(label: "imaging-index.reindex"),
+                    control: JobControl? = nil) throws(ImagingIndexError) -> JobSummary {
         let started = Date()
         let index = node.index
         let store = node.store
@@ -65,6 +68,7 @@ public struct ReindexJob: Sendable {
         // Listing the folders is cheap next to parsing the files: count them for the progress display.
         let fileCount = leaves.reduce(0) { $0 + store.files(inLeaf: $1).count }
         reporter.start(total: fileCount) { summary.withLock { $0 } }
+        control?.setTotal(fileCount)
         defer { reporter.stop() }
 
         if !checkpoint.walkDone {
@@ -99,6 +103,11 @@ public struct ReindexJob: Sendable {
                 checkpoint.lastLeaf = leaves[end - 1]
                 try save(checkpoint)
                 start = end
+                control?.update(summary.withLock { $0 })
+                if control?.isCancelled == true {
+                    logger.notice("reindex stopped on request; the next run resumes after the last folder done")
+                    return summary.withLock { s in s.seconds = Date().timeIntervalSince(started); return s }
+                }
             }
             checkpoint.walkDone = true
             try save(checkpoint)

@@ -71,6 +71,31 @@ import DicomTestSupport
         #expect(out["wado_uri"] as? [AnyHashable] == [200, "DICM"])
     }
 
+    @Test func adminJobsRunAReindexWithProgress() throws {
+        let files = TestImages.manifest.files.filter { $0.path.hasPrefix("bachmai/") }.map { TestImages.url($0.path).path }
+        let stored = try DcmtkTool.run("storescu", ["-aet", "PACS", "-aec", "IMAGINGINDEX", "127.0.0.1", String(server.port)] + files)
+        try #require(stored.status == 0, "\(stored.stderr)")
+        #expect(try request("/admin/jobs/reindex?mode=sometimes", method: "POST").status == 400)
+        let started = try request("/admin/jobs/reindex?mode=all", method: "POST")
+        #expect(started.status == 202, "\(String(decoding: started.body, as: UTF8.self))")
+        let id = (try JSONSerialization.jsonObject(with: started.body) as? [String: Any])?["id"] as? String ?? ""
+        var job: [String: Any] = [:]
+        for _ in 0..<200 {
+            job = try JSONSerialization.jsonObject(with: try request("/admin/jobs/\(id)").body) as? [String: Any] ?? [:]
+            if job["state"] as? String != "running" { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(job["state"] as? String == "finished")
+        #expect(job["done"] as? Int == files.count && job["total"] as? Int == files.count)
+        #expect(job["errors"] as? Int == 0)
+        let list = try JSONSerialization.jsonObject(with: try request("/admin/jobs").body) as? [[String: Any]] ?? []
+        #expect(list.map { $0["id"] as? String } == [id])
+        #expect(try request("/admin/jobs/\(id)", method: "DELETE").status == 404)  // not running any more
+        #expect(try request("/admin/jobs/nope").status == 404)
+        let stats = try JSONSerialization.jsonObject(with: try request("/admin/stats").body) as? [String: Any]
+        #expect(stats?["instances"] as? Int == files.count)
+    }
+
     @Test func everyRouteSaysWhatIsWrong() throws {
         let stored = try DcmtkTool.run("storescu", ["-aet", "PACS", "-aec", "IMAGINGINDEX", "127.0.0.1", String(server.port),
                                                     TestImages.url("bachmai/ct-head-1.dcm").path])

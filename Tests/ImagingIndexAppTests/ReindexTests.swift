@@ -104,6 +104,27 @@ func snapshot(_ index: any IndexStore) throws -> [String] {
         #expect(try snapshot(node.index) == before)
     }
 
+    @Test func aCancelledJobStopsAtACheckpointWithItsProgressAndResumesLater() throws {
+        let t = try imported()
+        let node = t.node
+        defer { node.shutdown() }
+        let before = try snapshot(node.index)
+        var job = ReindexJob(node: node, mode: .all, progress: .silent)
+        job.chunkFiles = 4
+        let control = JobControl(id: "test", kind: "reindex", mode: "all")
+        control.cancel()  // asked before the first chunk ends: it stops after that chunk
+        let partial = try job.run(control: control)
+        let status = control.status
+        #expect(status.total == TestImages.manifest.files.count)
+        #expect(partial.reindexed > 0 && partial.reindexed < TestImages.manifest.files.count)
+        #expect(status.done == partial.processed)
+        #expect(ReindexJob.pending(in: node.index) != nil)
+        let rest = try ReindexJob(node: node, mode: .all, progress: .silent).run()
+        #expect(partial.reindexed + rest.reindexed == TestImages.manifest.files.count)
+        #expect(ReindexJob.pending(in: node.index) == nil)
+        #expect(try snapshot(node.index) == before)
+    }
+
     @Test func corruptStoredFileIsReportedNotFatal() throws {
         let t = try imported()
         let node = t.node
