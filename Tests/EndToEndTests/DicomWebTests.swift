@@ -96,6 +96,27 @@ import DicomTestSupport
         #expect(stats?["instances"] as? Int == files.count)
     }
 
+    @Test func aMultiGigabyteStudyIsStreamedWithFlatMemory() throws {
+        // 4 instances of 512 MiB: 2 GiB in one study.
+        let corpus = dir.appending("big")
+        let made = try PythonPeer.run("big_study.py", [corpus.path, "4", "512"], timeout: 600)
+        try #require(made.status == 0, "\(made.stderr)")
+        let study = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let data = dir.appending("big-data")
+        let imported = try ProcessRunner.imagingIndex(["import", "--quiet", "--data-dir", data.path, corpus.path], timeout: 600)
+        try #require(imported.status == 0, "\(imported.stderr)")
+        try? FileManager.default.removeItem(at: corpus)
+        let big = try ServerProcess(dataDirectory: data)
+        defer { big.stop() }
+        let result = try PythonPeer.run("stream_study.py", ["http://127.0.0.1:\(big.httpPort)/dicom-web", study,
+                                                            String(big.process.processIdentifier)], timeout: 600)
+        try #require(result.status == 0, "\(result.stderr)")
+        let out = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Int] ?? [:]
+        #expect((out["bytes"] ?? 0) > 4 * 512 * 1_048_576)
+        let growth = (out["peak"] ?? 0) - (out["baseline"] ?? 0)
+        #expect(growth < 128 * 1_048_576, "the server's memory grew by \(growth / 1_048_576) MiB while streaming 2 GiB")
+    }
+
     @Test func everyRouteSaysWhatIsWrong() throws {
         let stored = try DcmtkTool.run("storescu", ["-aet", "PACS", "-aec", "IMAGINGINDEX", "127.0.0.1", String(server.port),
                                                     TestImages.url("bachmai/ct-head-1.dcm").path])
