@@ -629,81 +629,111 @@ int32_t cdcm_dataset_sequence_count(cdcm_dataset *dataset, cdcm_path path, size_
     }
 }
 
+namespace {
+
+// Writes a whole object as a Part 10 file in `xfer` (its values already in memory).
+int32_t serializePart10(DcmFileFormat &file, E_TransferSyntax xfer, cdcm_buffer **out, cdcm_error *error) {
+    std::unique_ptr<cdcm_buffer> buffer(new cdcm_buffer());
+    std::vector<uint8_t> chunk(1u << 20);
+    DcmOutputBufferStream stream(chunk.data(), static_cast<offile_off_t>(chunk.size()));
+    DcmWriteCache cache;
+    OFCondition cond;
+    // The buffer stream has a fixed size: DCMTK returns EC_StreamNotifyClient when it is full;
+    // take the bytes out and call write() again until it finishes.
+    auto drain = [&]() -> offile_off_t {
+        void *bytes = nullptr;
+        offile_off_t filled = 0;
+        stream.flushBuffer(bytes, filled);
+        if (filled > 0) {
+            const uint8_t *begin = static_cast<const uint8_t *>(bytes);
+            buffer->bytes.insert(buffer->bytes.end(), begin, begin + filled);
+        }
+        return filled;
+    };
+    file.transferInit();
+    do {
+        cond = file.write(stream, xfer, EET_ExplicitLength, &cache, EGL_recalcGL, EPD_noChange, 0, 0, 0,
+                          EWM_updateMeta);
+        drain();
+    } while (cond == EC_StreamNotifyClient);
+    file.transferEnd();
+    if (cond.bad())
+        return fail(error, CDCM_ERR_IO, std::string("cannot serialise the dataset: ") + cond.text());
+    // A deflate filter (transfer syntax 1.2.840.10008.1.2.1.99) keeps compressed bytes until
+    // flushed: flush and drain until the whole filter chain is empty.
+    for (int idle = 0;;) {
+        stream.flush();
+        const offile_off_t drained = drain();
+        if (stream.isFlushed())
+            break;
+        idle = drained > 0 ? 0 : idle + 1;
+        if (idle > 16)
+            return fail(error, CDCM_ERR_INTERNAL, "cdcm_dataset_write_part10: output stream does not flush");
+    }
+    if (stream.status().bad())
+        return fail(error, CDCM_ERR_IO, std::string("cannot serialise the dataset: ") + stream.status().text());
+    if (buffer->bytes.size() < 132 || std::memcmp(buffer->bytes.data() + 128, "DICM", 4) != 0)
+        return fail(error, CDCM_ERR_INTERNAL, "cdcm_dataset_write_part10: DCMTK wrote no preamble/\"DICM\"");
+    *out = buffer.release();
+    return CDCM_OK;
+}
+
+// The checks both writers share: a complete object, text in its original encoding, all values loaded.
+int32_t prepareForWriting(cdcm_dataset *dataset, cdcm_buffer **out, cdcm_error *error, const char *where) {
+    int32_t status = cdcm_detail::beginBufferCall(error, out);
+    if (status != CDCM_OK)
+        return status;
+    if (dataset == nullptr || out == nullptr)
+        return fail(error, CDCM_ERR_ARGUMENT, std::string(where) + ": dataset and out must not be NULL");
+    if ((dataset->flags & CDCM_LOAD_NO_UTF8) == 0)
+        return fail(error, CDCM_ERR_ARGUMENT,
+                    std::string(where) + ": open the dataset with CDCM_LOAD_NO_UTF8 (text converted "
+                    "to UTF-8 must not be stored)");
+    if ((dataset->flags & CDCM_LOAD_SKIP_PIXEL_DATA) != 0)
+        return fail(error, CDCM_ERR_ARGUMENT,
+                    std::string(where) + ": the dataset was opened with CDCM_LOAD_SKIP_PIXEL_DATA and is incomplete");
+    // Values of a file-backed handle longer than 4 KiB are still in the file. If it is gone,
+    // DCMTK 3.6.7's write() skips such a value and still reports success (checked: a 512 KiB
+    // pixel data element vanished from the output), so load everything first and check.
+    const OFCondition loaded = dataset->file->loadAllDataIntoMemory();
+    if (loaded.bad())
+        return fail(error, CDCM_ERR_IO, std::string("cannot read the dataset's values from its file: ") + loaded.text());
+    return CDCM_OK;
+}
+
+} // namespace
+
 int32_t cdcm_dataset_write_part10(cdcm_dataset *dataset, cdcm_buffer **out, cdcm_error *error) {
     try {
-        clearError(error);
-        if (out != nullptr)
-            *out = nullptr;
-        int32_t status = ensureInitialized(error);
+        const int32_t status = prepareForWriting(dataset, out, error, "cdcm_dataset_write_part10");
         if (status != CDCM_OK)
             return status;
-        if (dataset == nullptr || out == nullptr)
-            return fail(error, CDCM_ERR_ARGUMENT, "cdcm_dataset_write_part10: dataset and out must not be NULL");
-        if ((dataset->flags & CDCM_LOAD_NO_UTF8) == 0)
-            return fail(error, CDCM_ERR_ARGUMENT,
-                        "cdcm_dataset_write_part10: open the dataset with CDCM_LOAD_NO_UTF8 (text converted "
-                        "to UTF-8 must not be stored)");
-        if ((dataset->flags & CDCM_LOAD_SKIP_PIXEL_DATA) != 0)
-            return fail(error, CDCM_ERR_ARGUMENT,
-                        "cdcm_dataset_write_part10: the dataset was opened with CDCM_LOAD_SKIP_PIXEL_DATA "
-                        "and is incomplete");
-        DcmFileFormat &file = *dataset->file;
-        const E_TransferSyntax xfer = file.getDataset()->getOriginalXfer();
+        const E_TransferSyntax xfer = dataset->file->getDataset()->getOriginalXfer();
         if (xfer == EXS_Unknown)
             return fail(error, CDCM_ERR_ARGUMENT, "cdcm_dataset_write_part10: unknown transfer syntax");
-        // Values of a file-backed handle longer than 4 KiB are still in the file. If it is gone,
-        // DCMTK 3.6.7's write() skips such a value and still reports success (checked: a 512 KiB
-        // pixel data element vanished from the output), so load everything first and check.
-        const OFCondition loaded = file.loadAllDataIntoMemory();
-        if (loaded.bad())
-            return fail(error, CDCM_ERR_IO,
-                        std::string("cannot read the dataset's values from its file: ") + loaded.text());
-
-        std::unique_ptr<cdcm_buffer> buffer(new cdcm_buffer());
-        std::vector<uint8_t> chunk(1u << 20);
-        DcmOutputBufferStream stream(chunk.data(), static_cast<offile_off_t>(chunk.size()));
-        DcmWriteCache cache;
-        OFCondition cond;
-        // The buffer stream has a fixed size: DCMTK returns EC_StreamNotifyClient when it is full;
-        // take the bytes out and call write() again until it finishes.
-        auto drain = [&]() -> offile_off_t {
-            void *bytes = nullptr;
-            offile_off_t filled = 0;
-            stream.flushBuffer(bytes, filled);
-            if (filled > 0) {
-                const uint8_t *begin = static_cast<const uint8_t *>(bytes);
-                buffer->bytes.insert(buffer->bytes.end(), begin, begin + filled);
-            }
-            return filled;
-        };
-        file.transferInit();
-        do {
-            cond = file.write(stream, xfer, EET_ExplicitLength, &cache, EGL_recalcGL, EPD_noChange, 0, 0, 0,
-                              EWM_updateMeta);
-            drain();
-        } while (cond == EC_StreamNotifyClient);
-        file.transferEnd();
-        if (cond.bad())
-            return fail(error, CDCM_ERR_IO, std::string("cannot serialise the dataset: ") + cond.text());
-        // A deflate filter (transfer syntax 1.2.840.10008.1.2.1.99) keeps compressed bytes until
-        // flushed: flush and drain until the whole filter chain is empty.
-        for (int idle = 0;;) {
-            stream.flush();
-            const offile_off_t drained = drain();
-            if (stream.isFlushed())
-                break;
-            idle = drained > 0 ? 0 : idle + 1;
-            if (idle > 16)
-                return fail(error, CDCM_ERR_INTERNAL, "cdcm_dataset_write_part10: output stream does not flush");
-        }
-        if (stream.status().bad())
-            return fail(error, CDCM_ERR_IO, std::string("cannot serialise the dataset: ") + stream.status().text());
-        if (buffer->bytes.size() < 132 || std::memcmp(buffer->bytes.data() + 128, "DICM", 4) != 0)
-            return fail(error, CDCM_ERR_INTERNAL, "cdcm_dataset_write_part10: DCMTK wrote no preamble/\"DICM\"");
-        *out = buffer.release();
-        return CDCM_OK;
+        return serializePart10(*dataset->file, xfer, out, error);
     } catch (...) {
         return internalFailure(error, "cdcm_dataset_write_part10");
+    }
+}
+
+int32_t cdcm_dataset_write_part10_as(cdcm_dataset *dataset, const char *transfer_syntax_uid, cdcm_buffer **out,
+                                     cdcm_error *error) {
+    try {
+        const int32_t status = prepareForWriting(dataset, out, error, "cdcm_dataset_write_part10_as");
+        if (status != CDCM_OK)
+            return status;
+        const DcmXfer target(transfer_syntax_uid != nullptr ? transfer_syntax_uid : "");
+        const E_TransferSyntax xfer = target.getXfer();
+        if (xfer == EXS_Unknown || target.isEncapsulated())
+            return fail(error, CDCM_ERR_ARGUMENT, "cdcm_dataset_write_part10_as: the target must be an uncompressed transfer syntax");
+        DcmDataset *data = dataset->file->getDataset();
+        if (data->chooseRepresentation(xfer, nullptr).bad() || !data->canWriteXfer(xfer))
+            return fail(error, CDCM_ERR_PARSE, "cdcm_dataset_write_part10_as: the pixel data cannot be decoded to " +
+                                               std::string(target.getXferName()));
+        return serializePart10(*dataset->file, xfer, out, error);
+    } catch (...) {
+        return internalFailure(error, "cdcm_dataset_write_part10_as");
     }
 }
 

@@ -15,8 +15,9 @@ using cdcm_detail::internalFailure;
 
 namespace {
 
-// Binary values longer than the limit (and pixel data, always) become BulkDataURIs under the
-// instance's URL; DCMTK asks per tag, so the tags are collected first, at every nesting level.
+// Top-level binary values longer than the limit (and pixel data, always) become BulkDataURIs
+// under the instance's URL (the bulkdata route serves top-level elements); values inside
+// sequences stay inline. DCMTK asks per tag, so the tags are collected first.
 class BulkDataFormat : public DcmJsonFormatCompact {
 public:
     BulkDataFormat(std::string base, std::set<DcmTagKey> tags) : DcmJsonFormatCompact(OFTrue),
@@ -54,10 +55,6 @@ void collectLarge(DcmItem &item, uint32_t limit, std::set<DcmTagKey> &tags) {
         const DcmTagKey key = element->getTag().getXTag();
         if (key == DCM_PixelData || key == DCM_FloatPixelData || key == DCM_DoubleFloatPixelData) {
             tags.insert(key);
-        } else if (element->ident() == EVR_SQ) {
-            DcmSequenceOfItems *sequence = static_cast<DcmSequenceOfItems *>(element);
-            for (unsigned long j = 0; j < sequence->card(); ++j)
-                collectLarge(*sequence->getItem(j), limit, tags);
         } else if (isBinary(element->ident()) && element->getLength() > limit) {
             tags.insert(key);
         }

@@ -38,3 +38,16 @@ extension DicomFile {
         return Data(bytes: cdcm_buffer_bytes(buffer), count: cdcm_buffer_length(buffer))
     }
 }
+
+extension DicomFile {
+    /// The object as a Part 10 file in an uncompressed transfer syntax (compressed pixel data
+    /// decoded). Open the file with `.keepOriginalCharacterSet`.
+    public func part10Data(transferSyntax uid: String) throws(DcmtkError) -> Data {
+        var error = cdcm_error()
+        var buffer: OpaquePointer?
+        let status = cdcm_dataset_write_part10_as(handle, uid, &buffer, &error)
+        guard status == 0, let buffer else { throw DcmtkError(status: status, error: error) }
+        defer { cdcm_buffer_free(buffer) }
+        return Data(bytes: cdcm_buffer_bytes(buffer), count: cdcm_buffer_length(buffer))
+    }
+}

@@ -85,7 +85,12 @@ struct SQLQueryBuilder {
 
         for (attribute, matcher) in try query.conditions() {
             if attribute == .modalitiesInStudy {
-                // A study's modalities are its series': match any series of the study.
+                // A study's modalities are its series': match any series of the study. Several
+                // values (CT\MR, as viewers send them) match a study with any of them.
+                var matcher = matcher
+                if case .exact(let value) = matcher, value.contains("\\") {
+                    matcher = .anyOf(value.split(separator: "\\").map(String.init))
+                }
                 let (c, a) = Self.condition(column: "se2.modality", matcher: matcher, kind: .text)
                 let studyRef = level >= .study ? "s.id" : nil
                 if let studyRef {

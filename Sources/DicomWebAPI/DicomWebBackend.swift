@@ -27,6 +27,9 @@ public protocol DicomWebBackend: Sendable {
     func bulkData(ofFileAt path: String, tag: UInt32) throws -> Data?
     /// Frames (1-based numbers) uncompressed; nil when a number is beyond the last frame.
     func frames(ofFileAt path: String, numbers: [Int]) throws -> [Data]?
+    /// A stored file re-encoded as a Part 10 file in an uncompressed transfer syntax; throws when
+    /// its pixel data cannot be decoded here.
+    func transcoded(fileAt path: String, transferSyntax: String) throws -> Data
     /// Prometheus text exposition of the process's metrics.
     func metricsText() -> String
 }

@@ -7,6 +7,17 @@ public struct DicomWebConfiguration: Sendable, Hashable {
     public var maxResults = 1000
     /// IssuerOfPatientID that marks a PatientID as a citizen ID (look-ups across hospitals).
     public var nationalIssuer = "VN-CCCD"
+    /// HTTPS: PEM certificate chain and private key (nil: plain HTTP).
+    public var tls: TLSFiles?
+
+    public struct TLSFiles: Sendable, Hashable {
+        public var certificatePath: String
+        public var keyPath: String
+        public init(certificatePath: String, keyPath: String) {
+            self.certificatePath = certificatePath
+            self.keyPath = keyPath
+        }
+    }
 
     public init() {}
 }

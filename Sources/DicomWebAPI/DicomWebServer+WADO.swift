@@ -124,33 +124,69 @@ extension DicomWebServer {
         return records
     }
 
-    func retrieve(_ request: Request, keys: [DicomTag: String]) async throws -> Response {
-        // multipart/related; type="application/dicom" (or anything that allows it).
-        if let accept = request.headers[.accept], !accept.isEmpty {
-            let lower = accept.lowercased()
-            let dicom = lower.contains("application/dicom") && !lower.contains("application/dicom+json")
-            if !(dicom || lower.contains("*/*") || lower.contains("multipart/related") && !lower.contains("type=")) {
-                throw DicomWebError(.notAcceptable, "instances are sent as multipart/related; type=\"application/dicom\"")
-            }
-            if let range = lower.range(of: "transfer-syntax="), !lower[range.upperBound...].hasPrefix("*") {
-                let wanted = lower[range.upperBound...].prefix { $0 != ";" && $0 != "," && $0 != "\"" }
-                if !wanted.isEmpty, wanted != "1.2.840.10008.1.2.1" {
-                    throw DicomWebError(.notAcceptable, "transfer syntax \(wanted) on request is not offered; ask for transfer-syntax=* (as stored)")
-                }
-            }
+    /// Transfer syntaxes the server can decode to send uncompressed (DCMTK's codecs).
+    static let decodable: Set<String> = [
+        "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99",
+        "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",
+        "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.5",
+    ]
+    static let uncompressed: Set<String> = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1"]
+    static let explicitLittleEndian = "1.2.840.10008.1.2.1"
+
+    /// The transfer syntax asked for: nil = as stored (`transfer-syntax=*`); no parameter means
+    /// Explicit VR Little Endian, PS3.18's default.
+    static func requestedTransferSyntax(_ request: Request) throws -> String? {
+        guard let accept = request.headers[.accept], !accept.isEmpty else { return explicitLittleEndian }
+        let lower = accept.lowercased()
+        let dicom = lower.contains("application/dicom") && !lower.contains("application/dicom+json")
+        if !(dicom || lower.contains("*/*") || lower.contains("multipart/related") && !lower.contains("type=")) {
+            throw DicomWebError(.notAcceptable, "instances are sent as multipart/related; type=\"application/dicom\"")
         }
+        guard let range = lower.range(of: "transfer-syntax=") else { return explicitLittleEndian }
+        let wanted = String(lower[range.upperBound...].prefix { $0 != ";" && $0 != "," && $0 != "\"" && $0 != " " })
+        if wanted == "*" { return nil }
+        guard uncompressed.contains(wanted) else {
+            throw DicomWebError(.notAcceptable, "transfer syntax \(wanted) on request is not offered; ask for an "
+                                + "uncompressed one (1.2.840.10008.1.2.1) or transfer-syntax=* (as stored)")
+        }
+        return wanted
+    }
+
+    func retrieve(_ request: Request, keys: [DicomTag: String]) async throws -> Response {
+        let target = try Self.requestedTransferSyntax(request)
         let files = try await instances(keys)
-        let boundary = "imaging-index-" + UUID().uuidString
         let store = backend.store
-        let paths = files.map { (store.path(forRelativePath: $0.instance!.path), $0.instance!.transferSyntaxUID) }
+        let parts = files.map { match -> (path: String, stored: String, send: String) in
+            let i = match.instance!
+            return (store.path(forRelativePath: i.path), i.transferSyntaxUID, target ?? i.transferSyntaxUID)
+        }
+        if let blocked = parts.first(where: { $0.stored != $0.send && !Self.decodable.contains($0.stored) }) {
+            throw DicomWebError(.notAcceptable, "an instance is stored as \(blocked.stored), which cannot be decoded here; "
+                                + "ask for transfer-syntax=* to receive it as stored")
+        }
+        let boundary = "imaging-index-" + UUID().uuidString
+        let backend = self.backend
+        let logger = self.logger
         return Response(
             status: .ok,
             headers: [.contentType: "multipart/related; type=\"application/dicom\"; boundary=\(boundary)"],
             body: ResponseBody { writer in
-                for (path, syntax) in paths {
+                for part in parts {
                     try await writer.write(ByteBuffer(string:
-                        "--\(boundary)\r\nContent-Type: application/dicom; transfer-syntax=\(syntax)\r\n\r\n"))
-                    try await Self.stream(path, into: &writer)
+                        "--\(boundary)\r\nContent-Type: application/dicom; transfer-syntax=\(part.send)\r\n\r\n"))
+                    if part.stored == part.send {
+                        try await Self.stream(part.path, into: &writer)
+                    } else {
+                        // Decoded in memory: one instance at a time.
+                        let bytes: Data
+                        do {
+                            bytes = try await Self.blocking { try backend.transcoded(fileAt: part.path, transferSyntax: part.send) }
+                        } catch {
+                            logger.error("WADO-RS: an instance could not be decoded mid-response", metadata: ["error": "\(error)"])
+                            throw error
+                        }
+                        try await writer.write(ByteBuffer(bytes: bytes))
+                    }
                     try await writer.write(ByteBuffer(string: "\r\n"))
                 }
                 try await writer.write(ByteBuffer(string: "--\(boundary)--\r\n"))

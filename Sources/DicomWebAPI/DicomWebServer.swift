@@ -1,6 +1,9 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import HTTPTypes
+import NIOSSL
 import Logging
 import NIOCore
 import NIOPosix
@@ -34,6 +37,7 @@ public final class DicomWebServer: Service, Sendable {
     public func run() async throws {
         let app = Application(
             router: makeRouter(),
+            server: try makeServer(),
             configuration: .init(address: .hostname(configuration.bindAddress, port: configuration.port),
                                  serverName: "ImagingIndex"),
             onServerRunning: { [self] channel in
@@ -44,6 +48,20 @@ public final class DicomWebServer: Service, Sendable {
             },
             logger: logger)
         try await app.run()
+    }
+
+    /// HTTP/1.1, over TLS when a certificate and key are configured.
+    func makeServer() throws -> HTTPServerBuilder {
+        guard let tls = configuration.tls else { return .http1() }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: tls.keyPath, format: .pem)
+            let settings = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            return try .tls(.http1(), tlsConfiguration: settings)
+        } catch {
+            throw DicomWebError(.internalServerError,
+                                "cannot use the TLS certificate \(tls.certificatePath) and key \(tls.keyPath): \(error)")
+        }
     }
 
     func makeRouter() -> Router<BasicRequestContext> {
@@ -126,7 +144,7 @@ public final class DicomWebServer: Service, Sendable {
     func base(_ request: Request) -> String {
         var host = request.head.authority ?? request.headers[HTTPField.Name("Host")!] ?? "localhost"
         if !host.contains(":"), let port { host += ":\(port)" }
-        return "http://\(host)"
+        return (configuration.tls == nil ? "http://" : "https://") + host
     }
 }
 

@@ -116,7 +116,7 @@ public struct Configuration: Sendable {
         return config
     }
 
-    static let knownHTTPKeys: Set<String> = ["enabled", "port", "bindAddress", "maxResults"]
+    static let knownHTTPKeys: Set<String> = ["enabled", "port", "bindAddress", "maxResults", "tls"]
 
     static func parseHTTP(_ object: [String: Any], file: String) throws(ImagingIndexError) -> DicomWebConfiguration {
         func fail(_ key: String, _ expected: String) -> ImagingIndexError {
@@ -139,6 +139,16 @@ public struct Configuration: Sendable {
         if let value = object["maxResults"] {
             guard let n = value as? Int, (1...100_000).contains(n) else { throw fail("maxResults", "a number from 1 to 100000") }
             h.maxResults = n
+        }
+        if let value = object["tls"] {
+            guard let tls = value as? [String: Any], let certificate = tls["certificate"] as? String,
+                  let key = tls["key"] as? String, tls.count == 2 else {
+                throw fail("tls", "{ \"certificate\": PEM path, \"key\": PEM path }")
+            }
+            for path in [certificate, key] where !FileManager.default.isReadableFile(atPath: path) {
+                throw fail("tls", "readable PEM files ('\(path)' cannot be read)")
+            }
+            h.tls = .init(certificatePath: certificate, keyPath: key)
         }
         return h
     }

@@ -147,17 +147,28 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
     func files(for request: FindRequest, context: AssociationContext) -> Result<[RetrieveFile], NetworkError> {
         // Retrieve by the unique keys of the levels down to the request's level.
         var keys: [DicomTag: String] = [:]
-        for tag in [DicomTag.patientID, .studyInstanceUID, .seriesInstanceUID, .sopInstanceUID] {
+        for tag in [DicomTag.patientID, .issuerOfPatientID, .studyInstanceUID, .seriesInstanceUID, .sopInstanceUID] {
             if let value = request.keys[tag], !value.isEmpty { keys[tag] = value }
         }
         guard keys[FindRequest.uniqueKey(of: request.level)] != nil else {
             return .failure(NetworkError(.identifierDoesNotMatch,
                                          "the unique key of the \(request.level.rawValue) level is missing"))
         }
+        // A retrieve names entities: no wildcards (PatientID=* would move every patient);
+        // UID lists are allowed (PS3.4 C.4.2.2.1).
+        if let id = keys[.patientID], id.contains("*") || id.contains("?") || id.contains("\\") {
+            return .failure(NetworkError(.identifierDoesNotMatch, "PatientID must be a single value to retrieve"))
+        }
+        for tag in [DicomTag.studyInstanceUID, .seriesInstanceUID, .sopInstanceUID] {
+            if let uid = keys[tag], uid.contains("*") || uid.contains("?") {
+                return .failure(NetworkError(.identifierDoesNotMatch, "UIDs must not hold wildcards to retrieve"))
+            }
+        }
         do {
             var query = IndexQuery(level: .instance, dicomKeys: keys, nameMatching: .exact)
             if let citizen = citizenLookup(request.keys, level: request.level) {
                 query.filters[.patientID] = nil
+                query.filters[.issuerOfPatientID] = nil
                 query.citizenID = citizen.value
             }
             let matches = try index.query(query)

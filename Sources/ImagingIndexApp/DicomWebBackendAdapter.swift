@@ -61,5 +61,9 @@ struct DicomWebBackendAdapter: DicomWebBackend {
         return frames
     }
 
+    func transcoded(fileAt path: String, transferSyntax: String) throws -> Data {
+        try DicomFile(path: path, options: [.keepOriginalCharacterSet]).part10Data(transferSyntax: transferSyntax)
+    }
+
     func metricsText() -> String { metrics() }
 }

@@ -43,6 +43,7 @@ import DicomIndex
         // lower-level attributes at study level: some series or instance matches
         ([.modalitiesInStudy: "MR"], ["1.1"]),
         ([.modalitiesInStudy: "C?"], ["1.1", "1.2"]),
+        ([.modalitiesInStudy: "MR\\US"], ["1.1", "1.4"]),
         ([.modality: "DX"], ["1.3"]),
         ([.sopInstanceUID: "1.1.2.1"], ["1.1"]),
         // combined

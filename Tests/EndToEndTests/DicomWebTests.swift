@@ -152,6 +152,19 @@ import DicomTestSupport
             #expect(r.status == status, "\(path): \(r.status) \(String(decoding: r.body, as: UTF8.self))")
             #expect(String(decoding: r.body, as: UTF8.self).contains(message), "\(path): \(String(decoding: r.body, as: UTF8.self))")
         }
+        // WADO-RS sends Explicit VR Little Endian unless asked for the stored syntax.
+        let jpeg = TestImages.manifest.files.first { $0.path == "compressed/ct-head-1-jpeg-lossless-sv1.dcm" }!
+        let sent = try DcmtkTool.run("storescu", ["-aet", "PACS", "-aec", "IMAGINGINDEX", "-xs", "127.0.0.1", String(server.port),
+                                                  TestImages.url(jpeg.path).path])
+        try #require(sent.status == 0, "\(sent.stderr)")
+        let jpegPath = "/dicom-web/studies/\(jpeg["StudyInstanceUID"]!)/series/\(jpeg["SeriesInstanceUID"]!)/instances/\(jpeg["SOPInstanceUID"]!)"
+        let decoded = try request(jpegPath)
+        let asStored = try request(jpegPath, headers: ["Accept": "multipart/related; type=\"application/dicom\"; transfer-syntax=*"])
+        #expect(decoded.status == 200 && asStored.status == 200)
+        #expect(String(decoding: decoded.body.prefix(300), as: UTF8.self).contains("transfer-syntax=1.2.840.10008.1.2.1\r\n"))
+        #expect(String(decoding: asStored.body.prefix(300), as: UTF8.self).contains("transfer-syntax=1.2.840.10008.1.2.4.70"))
+        #expect(decoded.body.count > asStored.body.count)
+
         // Empty results are 200 with an empty list (CP-2473), with the DICOM JSON media type.
         let empty = try request("/dicom-web/studies?PatientID=nobody")
         #expect(empty.status == 200 && String(decoding: empty.body, as: UTF8.self) == "[]")

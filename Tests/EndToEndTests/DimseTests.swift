@@ -213,6 +213,12 @@ import DicomTestSupport
                                                   "-k", "SeriesInstanceUID=1.2.826.0.1.3680043.10.1337.2.1"])
         let gotFiles = try FileManager.default.contentsOfDirectory(atPath: got.path)
         #expect(gotFiles.count == 3)
+        // A retrieve names entities: PatientID=* would move every patient, and is refused.
+        let everything = dir.appending("everything")
+        try FileManager.default.createDirectory(at: everything, withIntermediateDirectories: true)
+        let wildcard = try scu("getscu", calling: "VIEWER", ["-P", "-od", everything.path, "-k", "QueryRetrieveLevel=PATIENT",
+                                                             "-k", "PatientID=*"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: everything.path).isEmpty, "\(wildcard.stderr)")
         // Retrieval needs the retrieve permission.
         let refused = try scu("movescu", calling: "BACHMAI", ["-S", "-aem", "DEST", "-k", "QueryRetrieveLevel=STUDY",
                                                               "-k", "StudyInstanceUID=1.2.826.0.1.3680043.10.1337.1.1"])

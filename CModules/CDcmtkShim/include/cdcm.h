@@ -132,13 +132,18 @@ int32_t cdcm_dataset_sequence_count(cdcm_dataset *dataset, cdcm_path path, size_
  * loaded into the handle first; CDCM_ERR_IO when that fails (file gone) or DCMTK cannot serialise. */
 typedef struct cdcm_buffer cdcm_buffer;
 int32_t cdcm_dataset_write_part10(cdcm_dataset *dataset, cdcm_buffer **out, cdcm_error *error);
+/* The same, re-encoded in an uncompressed transfer syntax (e.g. "1.2.840.10008.1.2.1"): compressed
+ * pixel data is decoded with DCMTK's codecs (JPEG, JPEG-LS, RLE). CDCM_ERR_PARSE when it cannot be
+ * decoded (JPEG 2000, MPEG, HEVC); CDCM_ERR_ARGUMENT for an encapsulated or unknown target. */
+int32_t cdcm_dataset_write_part10_as(cdcm_dataset *dataset, const char *transfer_syntax_uid, cdcm_buffer **out,
+                                     cdcm_error *error);
 const uint8_t *cdcm_buffer_bytes(const cdcm_buffer *buffer);
 size_t cdcm_buffer_length(const cdcm_buffer *buffer);
 void cdcm_buffer_free(cdcm_buffer *buffer);
 
-/* The dataset as DICOM JSON (PS3.18 Annex F, UTF-8, compact). Pixel data, and binary values
- * (OB, OW, OF, OD, OL, UN) longer than inline_limit bytes at any nesting level, are written as
- * "BulkDataURI": "<bulk_data_base>/bulkdata/GGGGEEEE"; shorter binary values as InlineBinary.
+/* The dataset as DICOM JSON (PS3.18 Annex F, UTF-8, compact). Pixel data, and top-level binary
+ * values (OB, OW, OF, OD, OL, UN) longer than inline_limit bytes, are written as
+ * "BulkDataURI": "<bulk_data_base>/bulkdata/GGGGEEEE"; other binary values as InlineBinary.
  * Open the handle with UTF-8 conversion (the default) so that text is valid JSON. */
 int32_t cdcm_dataset_write_json(cdcm_dataset *dataset, const char *bulk_data_base, uint32_t inline_limit,
                                 cdcm_buffer **out, cdcm_error *error);
