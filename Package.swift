@@ -48,10 +48,19 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Thumbnails",
+            dependencies: [
+                "DicomCore", "DcmtkBridge",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "ImagingIndexApp",
             dependencies: [
                 "DicomCore", "DcmtkBridge", "PatientIdentity", "DicomIndex", "DicomIndexSQLite", "DicomStorage",
-                "DicomNetwork",
+                "DicomNetwork", "Thumbnails",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -74,7 +83,10 @@ let package = Package(
                                                                    .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DicomStorageTests", dependencies: ["DicomStorage", "DicomTestSupport"]),
         .testTarget(name: "DicomNetworkTests", dependencies: ["DicomNetwork", "DcmtkBridge", "DicomTestSupport"]),
-        .testTarget(name: "ImagingIndexAppTests", dependencies: ["ImagingIndexApp", "DicomTestSupport"]),
+        .testTarget(name: "ThumbnailsTests", dependencies: ["Thumbnails", "DcmtkBridge", "DicomTestSupport",
+                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                            .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ImagingIndexAppTests", dependencies: ["ImagingIndexApp", "Thumbnails", "DicomTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DicomTestSupport", "DcmtkBridge", "DicomCore"]),
     ],
     swiftLanguageModes: [.v6],

@@ -1,0 +1,72 @@
+import Foundation
+import DcmtkBridge
+
+/// One DICOM file to a PNG thumbnail: the middle frame, the file's window (else its VOI LUT, else
+/// a percentile window), no larger than `size` on its long side, square pixels. Objects without
+/// pixels and videos give `.none`, not an error.
+///
+/// Blocking (file reading, decoding, PNG encoding): call from a worker thread.
+public struct ThumbnailRenderer: Sendable {
+    /// PNG compression level, 0 ... 9.
+    public var compressionLevel: Int
+
+    public init(compressionLevel: Int = PNGEncoder.defaultCompressionLevel) {
+        self.compressionLevel = compressionLevel
+    }
+
+    /// The thumbnail of the file at `path`, or why it has none. Throws `.unreadable` when the file
+    /// cannot be read and `.undecodable` when it is not DICOM or its pixel data cannot be decoded.
+    public func thumbnail(file path: String, size: Int) throws(ThumbnailError) -> ThumbnailOutcome {
+        let image = try image(file: path, size: size)
+        if let none = NoThumbnail(image) { return .none(none) }
+        return .image(try encode(image))
+    }
+
+    /// The rendered pixels (the outcome tells whether there are any).
+    public func image(file path: String, size: Int) throws(ThumbnailError) -> RenderedImage {
+        guard size > 0 else { throw ThumbnailError(.invalidArgument, "the thumbnail size must be at least 1 pixel") }
+        do {
+            return try DicomRenderer.render(file: path, options: .init(maxSize: size))
+        } catch {
+            throw ThumbnailError(error)
+        }
+    }
+
+    /// PNG-encodes rendered pixels.
+    public func encode(_ image: RenderedImage) throws(ThumbnailError) -> Thumbnail {
+        let png: Data
+        do {
+            png = try PNGEncoder.encode(image, compressionLevel: compressionLevel)
+        } catch {
+            throw ThumbnailError(error)
+        }
+        guard let thumbnail = Thumbnail(png: png) else {
+            throw ThumbnailError(.internal, "the PNG encoder produced an unreadable image")
+        }
+        return thumbnail
+    }
+}
+
+extension NoThumbnail {
+    /// nil for a rendered image; the reason otherwise.
+    init?(_ image: RenderedImage) {
+        switch image.outcome {
+        case .image: return nil
+        case .noPixels: self.init(.noPixels, detail: image.detail)
+        case .video: self.init(.video, detail: image.detail)
+        case .unsupported: self.init(.unsupported, detail: image.detail)
+        }
+    }
+}
+
+extension ThumbnailError {
+    init(_ error: DcmtkError) {
+        let code: Code = switch error.code {
+        case .io: .unreadable
+        case .parse, .charset, .missingAttribute: .undecodable
+        case .argument: .invalidArgument
+        case .initialization, .internal: .internal
+        }
+        self.init(code, error.description, underlying: error)
+    }
+}
