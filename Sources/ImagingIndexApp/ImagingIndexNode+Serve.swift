@@ -32,8 +32,12 @@ extension ImagingIndexNode {
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         let dimse = try makeDimseService(logger: logger)
         let runner = DimseRunner(body: dimse.run)
+        // Services stop in reverse order: the listener first, then the thumbnail generator.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let thumbnails { services.append(.init(service: thumbnails)) }
+        services.append(.init(service: runner))
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: runner)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
