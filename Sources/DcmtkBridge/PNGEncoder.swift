@@ -4,7 +4,7 @@ internal import CDcmtkShim
 /// 8-bit grey or RGB pixels to PNG (libpng in the shim, not interlaced). Blocking CPU work:
 /// call from a worker thread.
 public enum PNGEncoder {
-    /// The compression level thumbnails use by default: libpng's 6 with one cheap filter.
+    /// libpng's default level (with the shim's one cheap filter, SUB, up to level 6).
     public static let defaultCompressionLevel = 6
 
     /// `pixels` row-major, top row first, `channels` 1 (grey) or 3 (RGB interleaved);

@@ -10,7 +10,11 @@ public struct ThumbnailRenderer: Sendable {
     /// PNG compression level, 0 ... 9.
     public var compressionLevel: Int
 
-    public init(compressionLevel: Int = PNGEncoder.defaultCompressionLevel) {
+    /// zlib level 4: measured on 256 px thumbnails here, a third less CPU than level 6 (half for
+    /// RGB ultrasound) for files 7 % (CR), 11 % (US) to 20 % (CT) larger.
+    public static let defaultCompressionLevel = 4
+
+    public init(compressionLevel: Int = defaultCompressionLevel) {
         self.compressionLevel = compressionLevel
     }
 

@@ -13,13 +13,14 @@ public struct ThumbnailSettings: Sendable, Hashable {
     /// Most series and studies waiting to be made. Beyond it, changes are deferred: their cached
     /// thumbnails are removed and a scan of the index makes them once there is room again.
     public var maxPending: Int = 10_000
-    /// PNG compression level, 0 ... 9.
-    public var compressionLevel: Int = 6
+    /// PNG compression level, 0 ... 9 (see `ThumbnailRenderer.defaultCompressionLevel`).
+    public var compressionLevel: Int = ThumbnailRenderer.defaultCompressionLevel
 
     public init() {}
 
     public init(size: Int = 256, workers: Int = ProcessInfo.processInfo.activeProcessorCount, quietPeriod: Double = 2,
-                maxDelay: Double = 30, maxPending: Int = 10_000, compressionLevel: Int = 6) {
+                maxDelay: Double = 30, maxPending: Int = 10_000,
+                compressionLevel: Int = ThumbnailRenderer.defaultCompressionLevel) {
         self.size = size
         self.workers = workers
         self.quietPeriod = quietPeriod

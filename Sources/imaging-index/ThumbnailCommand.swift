@@ -27,13 +27,14 @@ struct ThumbnailCommand: ParsableCommand {
     @Option(help: "Long side in pixels (default: thumbnails.size of the configuration, 256).") var size: Int?
     @Flag(help: "Neither read nor write the thumbnail cache.") var noCache = false
 
-    @Option(help: .hidden) var bench: Int?
+    // Benchmark mode (Scripts/bench thumbnails): every series of the data directory, --jobs threads.
+    @Flag(help: .hidden) var bench = false
     @Option(help: .hidden) var jobs: Int = 4
     @Flag(help: .hidden) var cached = false
     @Option(help: .hidden) var benchSeconds: Double = 3
 
     func validate() throws {
-        if bench != nil { return }
+        if bench { return }
         let targets = [file != nil, series != nil, study != nil].filter { $0 }.count
         if targets != 1 { throw ValidationError("give exactly one of FILE, --series UID, --study UID") }
         if let size, !(1...65535).contains(size) { throw ValidationError("--size must be 1 ... 65535") }
@@ -41,7 +42,7 @@ struct ThumbnailCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try common.load()
-        if bench != nil {
+        if bench {
             let result = try ThumbnailBenchmark(configuration: configuration, size: size ?? configuration.thumbnails.size,
                                                 jobs: max(1, jobs), minSeconds: benchSeconds).run(cached: cached)
             let encoder = JSONEncoder()
