@@ -50,27 +50,3 @@ public struct ThumbnailRenderer: Sendable {
         return thumbnail
     }
 }
-
-extension NoThumbnail {
-    /// nil for a rendered image; the reason otherwise.
-    init?(_ image: RenderedImage) {
-        switch image.outcome {
-        case .image: return nil
-        case .noPixels: self.init(.noPixels, detail: image.detail)
-        case .video: self.init(.video, detail: image.detail)
-        case .unsupported: self.init(.unsupported, detail: image.detail)
-        }
-    }
-}
-
-extension ThumbnailError {
-    init(_ error: DcmtkError) {
-        let code: Code = switch error.code {
-        case .io: .unreadable
-        case .parse, .charset, .missingAttribute: .undecodable
-        case .argument: .invalidArgument
-        case .initialization, .internal: .internal
-        }
-        self.init(code, error.description, underlying: error)
-    }
-}

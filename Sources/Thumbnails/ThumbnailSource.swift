@@ -1,39 +1,3 @@
-/// One instance of a series, as the index knows it.
-public struct SeriesMember: Sendable, Hashable {
-    public var sopInstanceUID: String
-    /// Absolute path of the stored file.
-    public var path: String
-    public var instanceNumber: Int?
-
-    public init(sopInstanceUID: String, path: String, instanceNumber: Int?) {
-        self.sopInstanceUID = sopInstanceUID
-        self.path = path
-        self.instanceNumber = instanceNumber
-    }
-}
-
-/// One series of a study.
-public struct StudyMember: Sendable, Hashable {
-    public var seriesInstanceUID: String
-    public var seriesNumber: Int?
-
-    public init(seriesInstanceUID: String, seriesNumber: Int?) {
-        self.seriesInstanceUID = seriesInstanceUID
-        self.seriesNumber = seriesNumber
-    }
-}
-
-/// A series and the study it belongs to.
-public struct SeriesReference: Sendable, Hashable {
-    public var seriesInstanceUID: String
-    public var studyInstanceUID: String
-
-    public init(seriesInstanceUID: String, studyInstanceUID: String) {
-        self.seriesInstanceUID = seriesInstanceUID
-        self.studyInstanceUID = studyInstanceUID
-    }
-}
-
 /// What the thumbnail module needs to know about stored instances. The composition root
 /// implements it over the index; this module never sees the index itself.
 ///
