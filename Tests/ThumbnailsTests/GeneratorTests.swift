@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import ServiceLifecycle
 import Testing
 import DicomTestSupport
@@ -56,7 +57,7 @@ import DicomTestSupport
         // A quiet period long enough for the burst below; the first make is the scan's at start.
         let g = try generator(source, quiet: 1.5, maxDelay: 60)
         try await running(g) {
-            #expect(await eventually { g.cache.contains(.study("2.2"), size: 64) })
+            #expect(await eventually { g.statistics.studiesMade == 1 && g.pendingCount == 0 })
             let before = g.statistics
             for _ in 0..<50 { g.seriesChanged(seriesInstanceUID: "2.2.1", studyInstanceUID: "2.2") }
             #expect(await eventually { g.statistics.studiesMade == before.studiesMade + 1 && g.pendingCount == 0 })
@@ -157,6 +158,27 @@ import DicomTestSupport
         #expect(g.pendingCount == 0)
     }
 
+    /// A change is only scheduled: it returns while every worker is stuck making another thumbnail.
+    @Test func aChangeNeverWaitsForRendering() async throws {
+        let gate = DispatchSemaphore(value: 0)
+        let source = GatedSource(FakeSource([corpusSeries("2.10.1", study: "2.10", ["bachmai/ct-head-1.dcm"]),
+                                             corpusSeries("2.10.2", study: "2.10", ["bachmai/ct-head-2.dcm"])]), gate: gate)
+        let g = ThumbnailGenerator(maker: ThumbnailMaker(source: source), cache: try ThumbnailCache(root: folder.url),
+                                   settings: ThumbnailSettings(size: 64, workers: 1, quietPeriod: 0, maxDelay: 0))
+        try await running(g) {
+            #expect(await eventually { source.waiting.withLock { $0 } > 0 }, "the only worker is stuck in the source")
+            let returned = DispatchSemaphore(value: 0)
+            Thread {
+                for _ in 0..<1000 { g.seriesChanged(seriesInstanceUID: "2.10.2", studyInstanceUID: "2.10") }
+                returned.signal()
+            }.start()
+            #expect(returned.wait(timeout: .now() + 20) == .success)
+            gate.signal()
+            source.open()
+            #expect(await eventually { g.cache.contains(.series("2.10.2"), size: 64) })
+        }
+    }
+
     @Test func runsInAServiceGroupAndStopsOnGracefulShutdown() async throws {
         let source = FakeSource([corpusSeries("2.9.1", study: "2.9", ["bachmai/ct-head-1.dcm"])])
         let g = try generator(source)
@@ -166,5 +188,41 @@ import DicomTestSupport
         await group.triggerGracefulShutdown()
         try await task.value
         #expect(!g.isRunning)
+    }
+}
+
+/// A source whose calls block until it is opened.
+final class GatedSource: ThumbnailSource {
+    let inner: FakeSource
+    let gate: DispatchSemaphore
+    let waiting = Mutex(0)
+    let isOpen = Mutex(false)
+
+    init(_ inner: FakeSource, gate: DispatchSemaphore) {
+        self.inner = inner
+        self.gate = gate
+    }
+
+    func open() { isOpen.withLock { $0 = true } }
+
+    private func pass() {
+        guard !isOpen.withLock({ $0 }) else { return }
+        waiting.withLock { $0 += 1 }
+        gate.wait()
+        gate.signal()
+    }
+
+    func instances(inSeries uid: String) throws(ThumbnailError) -> [SeriesMember] {
+        pass()
+        return try inner.instances(inSeries: uid)
+    }
+
+    func series(inStudy uid: String) throws(ThumbnailError) -> [StudyMember] {
+        pass()
+        return try inner.series(inStudy: uid)
+    }
+
+    func seriesReferences(offset: Int, limit: Int) throws(ThumbnailError) -> [SeriesReference] {
+        try inner.seriesReferences(offset: offset, limit: limit)
     }
 }
