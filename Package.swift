@@ -53,9 +53,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Thumbnails",
+            dependencies: [
+                "DicomCore", "DcmtkBridge",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "DicomWebAPI",
             dependencies: [
-                "DicomCore", "DicomIndex", "DicomStorage", "PatientIdentity",
+                "DicomCore", "DicomIndex", "DicomStorage", "PatientIdentity", "Thumbnails",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -71,7 +80,7 @@ let package = Package(
             name: "ImagingIndexApp",
             dependencies: [
                 "DicomCore", "DcmtkBridge", "PatientIdentity", "DicomIndex", "DicomIndexSQLite", "DicomStorage",
-                "DicomNetwork", "DicomWebAPI",
+                "DicomNetwork", "DicomWebAPI", "Thumbnails",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -96,7 +105,11 @@ let package = Package(
                                                                    .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DicomStorageTests", dependencies: ["DicomStorage", "DicomTestSupport"]),
         .testTarget(name: "DicomNetworkTests", dependencies: ["DicomNetwork", "DcmtkBridge", "DicomTestSupport"]),
-        .testTarget(name: "ImagingIndexAppTests", dependencies: ["ImagingIndexApp", "DicomTestSupport", "PatientIdentity"]),
+        .testTarget(name: "ThumbnailsTests", dependencies: ["Thumbnails", "DcmtkBridge", "DicomTestSupport",
+                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                            .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ImagingIndexAppTests", dependencies: ["ImagingIndexApp", "Thumbnails", "DicomTestSupport",
+                                                                 "PatientIdentity"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DicomTestSupport", "DcmtkBridge", "DicomCore"]),
     ],
     swiftLanguageModes: [.v6],

@@ -2,7 +2,9 @@
 # Source it; it does nothing by itself.
 
 DEBIAN_PACKAGES=(libdcmtk-dev dcmtk libsqlite3-dev libpng-dev libopenjp2-7-dev sqlite3)
-PYTHON_PACKAGES=(pydicom pynetdicom numpy dicomweb_client)
+# pip name[:module name]; pylibjpeg-openjpeg makes the JPEG 2000 test images (Scripts/shim-tests),
+# dicomweb-client is the DICOMweb peer of the tests.
+PYTHON_PACKAGES=(pydicom pynetdicom numpy pylibjpeg-openjpeg:openjpeg dicomweb-client:dicomweb_client)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -23,7 +25,7 @@ install_system_packages() {
 install_python_packages() {
     local missing=()
     for p in "${PYTHON_PACKAGES[@]}"; do
-        python3 -c "import $p" 2>/dev/null || missing+=("$p")
+        python3 -c "import ${p#*:}" 2>/dev/null || missing+=("${p%%:*}")
     done
     if [ ${#missing[@]} -gt 0 ]; then
         echo "installing Python packages: ${missing[*]}"

@@ -358,6 +358,25 @@ def main():
     y422.PixelData = packed.tobytes()
     add("ybr-full-422-native.dcm", y422)
 
+    # 8b. A gradient with known values under a known window (exact checks): 256 columns x 16 rows,
+    #     stored = 16 * column + 1024, RescaleIntercept -1024 (so x = 16 * column), window 2040.5 / 4081:
+    #     DICOM's linear VOI gives exactly y = column (0 ... 255). Rows 12-15: far below the window on the
+    #     left half (-> 0), far above on the right half (-> 255). And the same data as MONOCHROME1.
+    grad = np.tile((16 * np.arange(256) + 1024).astype(np.int64), (16, 1))
+    grad[12:, :128] = 0
+    grad[12:, 128:] = 9000
+    g = base(SC, "OT", 16, 256)
+    mono(g, grad, 16, 16, False)
+    g.RescaleIntercept = -1024
+    g.RescaleSlope = 1
+    g.WindowCenter = 2040.5
+    g.WindowWidth = 4081
+    add("gradient-window.dcm", g)
+    g1 = copy.deepcopy(g)
+    g1.SOPInstanceUID = uid()
+    g1.PhotometricInterpretation = "MONOCHROME1"
+    add("gradient-window-monochrome1.dcm", g1, inverse_of="gradient-window.dcm")
+
     # 9. Objects without pixels.
     sr = base("1.2.840.10008.5.1.4.1.1.88.11", "SR", 0, 0)
     sr.ValueType = "CONTAINER"

@@ -4,6 +4,7 @@ import DicomIndex
 import DicomNetwork
 import PatientIdentity
 import DicomWebAPI
+import Thumbnails
 
 /// ImagingIndex's settings: defaults, overridden by a JSON file (`<data-dir>/imaging-index.json`
 /// or `--config PATH`). Unknown keys are refused so that a typo never silently does nothing.
@@ -32,19 +33,25 @@ public struct Configuration: Sendable {
     public var identity = CitizenIDRules()
     /// The HTTP server: DICOMweb, health, metrics.
     public var http = DicomWebConfiguration()
+    /// Series and study thumbnails, made in the background by `serve`.
+    public var thumbnailsEnabled = true
+    public var thumbnails = ThumbnailSettings()
 
     public init(dataDirectory: URL) {
         self.dataDirectory = dataDirectory
     }
 
     public var indexPath: String { dataDirectory.appendingPathComponent("index.sqlite").path }
+    public var thumbnailCacheDirectory: URL { dataDirectory.appendingPathComponent("thumbnails", isDirectory: true) }
     public var policy: IndexingPolicy { IndexingPolicy(extraTags: extraTags) }
 
     static let knownKeys: Set<String> = ["extraTags", "duplicatePolicy", "workers", "maxCommitBatch", "logLevel", "dicom",
-                                         "identity", "http"]
+                                         "identity", "http", "thumbnails"]
     static let knownDicomKeys: Set<String> = ["aeTitle", "port", "bindAddress", "peers", "acceptAnyPeer", "maxPDU",
                                               "acseTimeout", "dimseTimeout", "maxAssociations", "maxFindMatches"]
     static let knownPeerKeys: Set<String> = ["aeTitle", "host", "port", "hospital", "permissions"]
+    static let knownThumbnailKeys: Set<String> = ["enabled", "size", "workers", "quietSeconds", "maxDelaySeconds",
+                                                  "maxPending", "pngCompression"]
 
     /// Loads `file` (or `<dataDirectory>/imaging-index.json` when it exists) over the defaults.
     public static func load(dataDirectory: URL, file: URL?) throws(ImagingIndexError) -> Configuration {
@@ -113,6 +120,10 @@ public struct Configuration: Sendable {
             config.http = try parseHTTP(http, file: candidate.path)
         }
         config.http.nationalIssuer = config.identity.nationalIssuer
+        if let value = object["thumbnails"] {
+            guard let thumbnails = value as? [String: Any] else { throw fail("thumbnails", "an object") }
+            try parseThumbnails(thumbnails, into: &config, file: candidate.path)
+        }
         return config
     }
 
@@ -151,6 +162,39 @@ public struct Configuration: Sendable {
             h.tls = .init(certificatePath: certificate, keyPath: key)
         }
         return h
+    }
+
+
+    static func parseThumbnails(_ object: [String: Any], into config: inout Configuration, file: String) throws(ImagingIndexError) {
+        func fail(_ key: String, _ expected: String) -> ImagingIndexError {
+            ImagingIndexError(.configuration, "\(file): 'thumbnails.\(key)' must be \(expected)")
+        }
+        try rejectUnknown(object, known: knownThumbnailKeys, section: "thumbnails", file: file)
+        func integer(_ key: String, _ range: ClosedRange<Int>) throws(ImagingIndexError) -> Int? {
+            guard let value = object[key] else { return nil }
+            guard let n = value as? Int, range.contains(n) else { throw fail(key, "a number from \(range.lowerBound) to \(range.upperBound)") }
+            return n
+        }
+        func seconds(_ key: String) throws(ImagingIndexError) -> Double? {
+            guard let value = object[key] else { return nil }
+            guard let n = (value as? NSNumber)?.doubleValue, !(value is Bool), n >= 0, n <= 86_400 else {
+                throw fail(key, "a number of seconds from 0 to 86400")
+            }
+            return n
+        }
+        if let value = object["enabled"] {
+            guard let flag = value as? Bool else { throw fail("enabled", "true or false") }
+            config.thumbnailsEnabled = flag
+        }
+        if let n = try integer("size", 16...2048) { config.thumbnails.size = n }
+        if let n = try integer("workers", 1...256) { config.thumbnails.workers = n }
+        if let n = try integer("maxPending", 1...10_000_000) { config.thumbnails.maxPending = n }
+        if let n = try integer("pngCompression", 0...9) { config.thumbnails.compressionLevel = n }
+        if let n = try seconds("quietSeconds") { config.thumbnails.quietPeriod = n }
+        if let n = try seconds("maxDelaySeconds") { config.thumbnails.maxDelay = n }
+        if config.thumbnails.maxDelay < config.thumbnails.quietPeriod {
+            throw fail("maxDelaySeconds", "at least thumbnails.quietSeconds")
+        }
     }
 
     /// A typo must never silently do nothing: keys a section does not know are refused.

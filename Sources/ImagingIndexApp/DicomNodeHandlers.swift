@@ -36,7 +36,7 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
         switch error.code {
         case .notDicom, .corrupt: .cannotUnderstand                       // 0xC000
         case .doesNotMatchRequest: .dataSetDoesNotMatchSOPClass            // 0xA900
-        case .outOfSpace, .indexUnavailable, .io, .configuration: .outOfResources  // 0xA700
+        case .outOfSpace, .indexUnavailable, .io, .configuration, .notFound: .outOfResources  // 0xA700
         case .duplicateRejected: .duplicateSOPInstance                     // 0x0111
         }
     }
@@ -48,7 +48,7 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
         case .doesNotMatchRequest: "data set differs from the request's SOP class/instance"
         case .outOfSpace: "storage full"
         case .indexUnavailable: "index unavailable"
-        case .io, .configuration: "storage error"
+        case .io, .configuration, .notFound: "storage error"
         case .duplicateRejected: "SOP instance already stored"
         }
     }

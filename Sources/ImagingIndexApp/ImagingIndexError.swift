@@ -17,6 +17,8 @@ public struct ImagingIndexError: Error, Sendable, CustomStringConvertible {
         case io
         /// The configuration file or an option is wrong.
         case configuration
+        /// A UID the index does not know (e.g. `thumbnail --series`).
+        case notFound
     }
 
     public let code: Code

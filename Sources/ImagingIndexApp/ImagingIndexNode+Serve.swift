@@ -37,7 +37,11 @@ extension ImagingIndexNode {
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         let registry = Self.bootstrapMetrics()
         let dimse = try makeDimseService(logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: DimseRunner(body: dimse.run))]
+        // Services stop in reverse order: the HTTP server and the DICOM listener first, then the
+        // thumbnail generator.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let thumbnails { services.append(.init(service: thumbnails)) }
+        services.append(.init(service: DimseRunner(body: dimse.run)))
         if configuration.http.enabled {
             let backend = DicomWebBackendAdapter(pipeline: pipeline, metrics: { registry.emitToString() })
             services.append(.init(service: DicomWebServer(configuration: configuration.http, backend: backend,

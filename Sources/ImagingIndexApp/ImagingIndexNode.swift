@@ -4,14 +4,18 @@ import DcmtkBridge
 import DicomIndex
 import DicomIndexSQLite
 import DicomStorage
+import Thumbnails
 
 /// The composition root: opens the store and the index named by a configuration and wires the
-/// ingest pipeline over them. Holds wiring, not logic.
+/// ingest pipeline over them, and the thumbnail generator after it. Holds wiring, not logic.
 public final class ImagingIndexNode: Sendable {
     public let configuration: Configuration
     public let store: FileStore
     public let index: any IndexStore
     public let pipeline: IngestPipeline
+    /// nil when thumbnails are disabled. Runs only inside `serve`; in the other commands a stored
+    /// instance removes its series' cached thumbnails, for the next `serve` to remake.
+    public let thumbnails: ThumbnailGenerator?
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "imaging-index")) throws(ImagingIndexError) {
         self.configuration = configuration
@@ -34,9 +38,27 @@ public final class ImagingIndexNode: Sendable {
         } catch {
             throw ImagingIndexError(.indexUnavailable, "cannot open the index: \(error.description)", underlying: error)
         }
+        if configuration.thumbnailsEnabled {
+            let cache: ThumbnailCache
+            do {
+                cache = try ThumbnailCache(root: configuration.thumbnailCacheDirectory)
+            } catch {
+                throw ImagingIndexError(.io, error.message, underlying: error)
+            }
+            let maker = ThumbnailMaker(source: IndexThumbnailSource(index: index, store: store),
+                                       renderer: ThumbnailRenderer(compressionLevel: configuration.thumbnails.compressionLevel))
+            thumbnails = ThumbnailGenerator(maker: maker, cache: cache, settings: configuration.thumbnails,
+                                            logger: Logger(label: "imaging-index.thumbnails"))
+        } else {
+            thumbnails = nil
+        }
+        var onStored: IngestPipeline.StoredObserver?
+        if let generator = thumbnails {
+            onStored = { series, study in generator.seriesChanged(seriesInstanceUID: series, studyInstanceUID: study) }
+        }
         pipeline = IngestPipeline(store: store, index: index, policy: configuration.policy,
                                   duplicatePolicy: configuration.duplicatePolicy, identity: configuration.identity,
-                                  maxCommitBatch: configuration.maxCommitBatch, logger: logger)
+                                  maxCommitBatch: configuration.maxCommitBatch, logger: logger, onStored: onStored)
     }
 
     public func shutdown() { pipeline.shutdown() }

@@ -9,7 +9,8 @@ import PatientIdentity
 
 /// The one way instances enter ImagingIndex — network, HTTP, import and reindex alike:
 /// parse → check → store the file durably → commit its index rows (group commit) → report.
-/// A caller hears "stored" only after both the file and its rows are durable.
+/// A caller hears "stored" only after both the file and its rows are durable. After that,
+/// `onStored` is told the instance's series and study (thumbnails); it must not block.
 ///
 /// Blocking: call from worker or DCMTK threads, never from Swift's cooperative pool.
 public final class IngestPipeline: Sendable {
@@ -47,10 +48,16 @@ public final class IngestPipeline: Sendable {
     private let locks = KeyedLocks()
     private let counters = Mutex(Counters())
     private let logger: Logger
+    /// Called after an instance's rows are committed (stored, replaced or reindexed), with its
+    /// SeriesInstanceUID and StudyInstanceUID. Must return at once (it runs before the caller hears
+    /// "stored").
+    public typealias StoredObserver = @Sendable (_ seriesInstanceUID: String, _ studyInstanceUID: String) -> Void
+    private let onStored: StoredObserver?
 
     public init(store: FileStore, index: any IndexStore, policy: IndexingPolicy,
                 duplicatePolicy: Configuration.DuplicatePolicy, identity: CitizenIDRules = CitizenIDRules(),
-                maxCommitBatch: Int = 512, logger: Logger = Logger(label: "imaging-index.ingest")) {
+                maxCommitBatch: Int = 512, logger: Logger = Logger(label: "imaging-index.ingest"),
+                onStored: StoredObserver? = nil) {
         self.identity = identity
         self.store = store
         self.index = index
@@ -58,6 +65,7 @@ public final class IngestPipeline: Sendable {
         self.duplicatePolicy = duplicatePolicy
         self.committer = GroupCommitter(store: index, maxBatch: maxCommitBatch)
         self.logger = logger
+        self.onStored = onStored
     }
 
     /// Commits what is queued and stops accepting instances.
@@ -176,6 +184,7 @@ public final class IngestPipeline: Sendable {
                 throw ImagingIndexError(.indexUnavailable, "\(source): the index could not record it: \(error.message)",
                                         underlying: error)
             }
+            onStored?(metadata.series.seriesInstanceUID, metadata.study.studyInstanceUID)
             if existing != nil {
                 counters.withLock { $0.replaced += 1 }
                 logger.notice("duplicate SOP instance: replaced", metadata: ["dicom.sop_instance_uid": "\(sop)"])
@@ -210,6 +219,7 @@ public final class IngestPipeline: Sendable {
             throw ImagingIndexError(.indexUnavailable, "\(relativePath): the index could not record it: \(error.message)",
                                     underlying: error)
         }
+        onStored?(metadata.series.seriesInstanceUID, metadata.study.studyInstanceUID)
         return .reindexed(sopInstanceUID: metadata.instance.sopInstanceUID, bytes: Int64(data.count))
     }
 

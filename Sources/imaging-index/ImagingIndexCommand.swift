@@ -8,7 +8,8 @@ struct ImagingIndexCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "imaging-index",
         abstract: "ImagingIndex: a city-wide DICOM store and index.",
-        subcommands: [ServeCommand.self, ImportCommand.self, ReindexCommand.self, FindCommand.self, PatientsCommand.self, StatsCommand.self]
+        subcommands: [ServeCommand.self, ImportCommand.self, ReindexCommand.self, FindCommand.self, PatientsCommand.self,
+                      StatsCommand.self, ThumbnailCommand.self]
     )
 }
 
