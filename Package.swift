@@ -2,7 +2,7 @@
 import PackageDescription
 
 let dcmtkLibraries: [LinkerSetting] = [
-    "dcmnet", "dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "oflog", "ofstd", "openjp2", "png16", "z",
+    "dcmnet", "dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "oflog", "ofstd", "openjp2", "png16", "jpeg", "z",
 ].map { .linkedLibrary($0) }
 
 let package = Package(

@@ -1,7 +1,7 @@
 # Shared by Scripts/run, Scripts/test and Scripts/bench: install what is missing, then build.
 # Source it; it does nothing by itself.
 
-DEBIAN_PACKAGES=(libdcmtk-dev dcmtk libsqlite3-dev libpng-dev libopenjp2-7-dev sqlite3)
+DEBIAN_PACKAGES=(libdcmtk-dev dcmtk libsqlite3-dev libpng-dev libopenjp2-7-dev libjpeg-dev sqlite3)
 # pip name[:module name]; pylibjpeg-openjpeg makes the JPEG 2000 test images (Scripts/shim-tests),
 # dicomweb-client is the DICOMweb peer of the tests.
 PYTHON_PACKAGES=(pydicom pynetdicom numpy pylibjpeg-openjpeg:openjpeg dicomweb-client:dicomweb_client)

@@ -40,3 +40,23 @@ public enum PNGEncoder {
                           compressionLevel: compressionLevel)
     }
 }
+
+/// 8-bit grey or RGB pixels to JPEG (libjpeg in the shim), for rendered resources.
+public enum JPEGEncoder {
+    public static func encode(_ image: RenderedImage, quality: Int = 90) throws(DcmtkError) -> Data {
+        guard image.outcome == .image else {
+            throw DcmtkError(code: .argument, message: "JPEG encoding: the rendered object has no pixels (\(image.detail))")
+        }
+        guard (1...100).contains(quality) else { throw DcmtkError(code: .argument, message: "JPEG quality must be 1 ... 100") }
+        var out: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        var error = cdcm_error()
+        let status = image.pixels.withUnsafeBufferPointer { p in
+            cdcm_jpeg_encode(p.baseAddress, UInt32(image.width), UInt32(image.height), UInt32(image.channels), Int32(quality),
+                             &out, &length, &error)
+        }
+        guard status == 0, let out else { throw DcmtkError(status: status, error: error) }
+        defer { cdcm_png_free(out) }
+        return Data(bytes: out, count: length)
+    }
+}

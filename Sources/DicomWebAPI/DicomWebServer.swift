@@ -18,16 +18,19 @@ public final class DicomWebServer: Service, Sendable {
     let configuration: DicomWebConfiguration
     let backend: any DicomWebBackend
     let jobs: (any JobRunning)?
+    let thumbnails: WebThumbnails?
     let logger: Logger
     private let boundPort = Mutex<Int?>(nil)
     private let onListening: @Sendable (Int) -> Void
 
     /// `onListening` is told the port once the socket listens (port 0 picks a free one).
     public init(configuration: DicomWebConfiguration, backend: any DicomWebBackend, jobs: (any JobRunning)? = nil,
-                logger: Logger = Logger(label: "imaging-index.http"), onListening: @escaping @Sendable (Int) -> Void = { _ in }) {
+                thumbnails: WebThumbnails? = nil, logger: Logger = Logger(label: "imaging-index.http"),
+                onListening: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.configuration = configuration
         self.backend = backend
         self.jobs = jobs
+        self.thumbnails = thumbnails
         self.logger = logger
         self.onListening = onListening
     }
@@ -71,6 +74,7 @@ public final class DicomWebServer: Service, Sendable {
         addQIDORoutes(router.group("dicom-web"))
         addWADORoutes(router.group("dicom-web"))
         addInstancePartRoutes(router.group("dicom-web"))
+        if let thumbnails { addRenderedRoutes(router.group("dicom-web"), thumbnails: thumbnails) }
         addSTOWRoutes(router.group("dicom-web"))
         addWADOURIRoute(router)
         if let jobs { addJobRoutes(router, jobs: jobs) }

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import Synchronization
 import DicomNetwork
 import DicomWebAPI
+import Thumbnails
 
 extension ImagingIndexNode {
     /// The DIMSE listener of this node (port bound now, so a taken port fails here).
@@ -44,8 +45,13 @@ extension ImagingIndexNode {
         services.append(.init(service: DimseRunner(body: dimse.run)))
         if configuration.http.enabled {
             let backend = DicomWebBackendAdapter(pipeline: pipeline, metrics: { registry.emitToString() })
+            let renderer = ThumbnailRenderer(compressionLevel: configuration.thumbnails.compressionLevel)
+            let web = WebThumbnails(
+                maker: thumbnails?.maker ?? ThumbnailMaker(source: IndexThumbnailSource(index: index, store: store), renderer: renderer),
+                cache: thumbnails?.cache, renderer: renderer, defaultSize: configuration.thumbnails.size)
             services.append(.init(service: DicomWebServer(configuration: configuration.http, backend: backend,
-                                                          jobs: JobRunner(node: self, logger: logger), logger: logger)))
+                                                          jobs: JobRunner(node: self, logger: logger), thumbnails: web,
+                                                          logger: logger)))
         }
         let group = ServiceGroup(configuration: .init(
             services: services,

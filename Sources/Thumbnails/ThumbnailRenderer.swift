@@ -36,6 +36,32 @@ public struct ThumbnailRenderer: Sendable {
         }
     }
 
+    public enum Format: Sendable { case png, jpeg(quality: Int) }
+
+    /// A rendered frame (WADO-RS `rendered`): `frame` 0-based (nil: the middle one), `window`
+    /// instead of the file's, no larger than `size` (0: full size). Nil when the object has no image.
+    public func rendered(file path: String, frame: Int?, window: (center: Double, width: Double)?, size: Int,
+                         format: Format) throws(ThumbnailError) -> Data? {
+        guard size >= 0 else { throw ThumbnailError(.invalidArgument, "the viewport must be at least 1 pixel") }
+        let image: RenderedImage
+        do {
+            image = try DicomRenderer.render(file: path, options: .init(
+                maxSize: size, frame: frame, window: window.map { RenderedImage.Window(center: $0.center, width: $0.width) }))
+        } catch {
+            throw ThumbnailError(error)
+        }
+        if NoThumbnail(image) != nil { return nil }
+        switch format {
+        case .png: return try encode(image).png
+        case .jpeg(let quality):
+            do {
+                return try JPEGEncoder.encode(image, quality: quality)
+            } catch {
+                throw ThumbnailError(error)
+            }
+        }
+    }
+
     /// PNG-encodes rendered pixels.
     public func encode(_ image: RenderedImage) throws(ThumbnailError) -> Thumbnail {
         let png: Data

@@ -118,6 +118,87 @@ import DicomTestSupport
         #expect(growth < 128 * 1_048_576, "the server's memory grew by \(growth / 1_048_576) MiB while streaming 2 GiB")
     }
 
+    /// Width and height from a PNG's IHDR chunk.
+    static func pngSize(_ data: Data) -> (Int, Int)? {
+        let b = [UInt8](data.prefix(24))
+        guard b.count == 24, b[0] == 0x89, b[1] == 0x50, b[12] == 0x49, b[13] == 0x48 else { return nil }
+        func be(_ i: Int) -> Int { Int(b[i]) << 24 | Int(b[i + 1]) << 16 | Int(b[i + 2]) << 8 | Int(b[i + 3]) }
+        return (be(16), be(20))
+    }
+
+    @Test func thumbnailsAndRenderedImages() throws {
+        let files = ["bachmai/ct-head-1.dcm", "bachmai/ct-head-2.dcm", "bachmai/mr-lspine-1.dcm"]
+        let stored = try DcmtkTool.run("storescu", ["-aet", "PACS", "-aec", "IMAGINGINDEX", "127.0.0.1", String(server.port)]
+                                       + files.map { TestImages.url($0).path })
+        try #require(stored.status == 0, "\(stored.stderr)")
+        let ct = TestImages.manifest.files.first { $0.path == files[0] }!
+        let study = ct["StudyInstanceUID"]!, series = ct["SeriesInstanceUID"]!, sop = ct["SOPInstanceUID"]!
+        let instance = "/dicom-web/studies/\(study)/series/\(series)/instances/\(sop)"
+        for path in ["/dicom-web/studies/\(study)/thumbnail", "/dicom-web/studies/\(study)/series/\(series)/thumbnail",
+                     instance + "/thumbnail"] {
+            let r = try request(path + "?viewport=64,64")
+            #expect(r.status == 200 && r.headers["content-type"] == "image/png", "\(path): \(r.status)")
+            let size = Self.pngSize(r.body)
+            #expect(size.map { max($0.0, $0.1) } == 64, "\(path): \(String(describing: size))")
+        }
+        let jpeg = try request(instance + "/rendered")
+        #expect(jpeg.status == 200 && jpeg.headers["content-type"] == "image/jpeg")
+        #expect(jpeg.body.prefix(2) == Data([0xFF, 0xD8]))
+        let png = try request(instance + "/frames/1/rendered?window=40,80&viewport=100,100", headers: ["Accept": "image/png"])
+        #expect(png.status == 200 && Self.pngSize(png.body).map { max($0.0, $0.1) } == 100)
+        let other = try request(instance + "/rendered?window=400,2000&viewport=100,100", headers: ["Accept": "image/png"])
+        #expect(other.status == 200 && other.body != png.body, "another window gives another image")
+        for (path, headers, status) in [
+            (instance + "/rendered?window=40", [String: String](), 400),
+            (instance + "/rendered?viewport=0,0", [:], 400),
+            (instance + "/rendered?quality=101", [:], 400),
+            (instance + "/frames/2/rendered", [:], 400),
+            (instance + "/rendered", ["Accept": "image/gif"], 406),
+            ("/dicom-web/studies/1.2.3/thumbnail", [:], 404),
+            ("/dicom-web/studies/\(study)/series/1.2.3/thumbnail", [:], 404),
+        ] {
+            let r = try request(path, headers: headers)
+            #expect(r.status == status, "\(path): \(r.status) \(String(decoding: r.body, as: UTF8.self))")
+        }
+    }
+
+    @Test func httpsWithAConfiguredCertificate() throws {
+        let cert = dir.appending("cert.pem"), key = dir.appending("key.pem")
+        let made = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/openssl"), [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key.path, "-out", cert.path])
+        try #require(made.status == 0, "\(made.stderr)")
+        let secure = try ServerProcess(dataDirectory: dir.appending("tls-data"), config: """
+            { "http": { "tls": { "certificate": "\(cert.path)", "key": "\(key.path)" } } }
+            """)
+        defer { secure.stop() }
+        let script = """
+            import requests, sys
+            r = requests.get("https://127.0.0.1:%s/healthz" % sys.argv[1], verify=sys.argv[2])
+            print(r.status_code, r.text.strip())
+            try:
+                requests.get("http://127.0.0.1:%s/healthz" % sys.argv[1], timeout=5)
+                print("plain http answered")
+            except Exception:
+                print("plain http refused")
+            """
+        let result = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/env"),
+                                           ["python3", "-c", script, String(secure.httpPort), cert.path])
+        #expect(result.stdout.contains("200 ok"), "\(result.stdout) \(result.stderr)")
+        #expect(result.stdout.contains("plain http refused"), "\(result.stdout)")
+        // A certificate that cannot be read is a configuration error naming it.
+        let broken = try ProcessRunner.imagingIndex(["serve", "--data-dir", dir.appending("tls-bad").path, "--port", "0",
+                                                     "--http-port", "0", "--config", Self.writeConfig(dir, #"{ "http": { "tls": { "certificate": "/nonexistent.pem", "key": "/nonexistent.pem" } } }"#)],
+                                                    timeout: 30)
+        #expect(broken.status != 0 && broken.stderr.contains("/nonexistent.pem"), "\(broken.stderr)")
+    }
+
+    static func writeConfig(_ dir: TemporaryDirectory, _ json: String) throws -> String {
+        let url = dir.appending("config-\(UUID().uuidString.prefix(6)).json")
+        try Data(json.utf8).write(to: url)
+        return url.path
+    }
+
     @Test func everyRouteSaysWhatIsWrong() throws {
         let stored = try DcmtkTool.run("storescu", ["-aet", "PACS", "-aec", "IMAGINGINDEX", "127.0.0.1", String(server.port),
                                                     TestImages.url("bachmai/ct-head-1.dcm").path])

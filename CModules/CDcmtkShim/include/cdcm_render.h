@@ -93,6 +93,12 @@ int32_t cdcm_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, 
                         int32_t compression_level, uint8_t **out, size_t *out_length, cdcm_error *error);
 void cdcm_png_free(uint8_t *png);
 
+/* 8-bit grey (1 channel) or RGB (3, interleaved) pixels to a baseline JPEG (JFIF, libjpeg), quality
+ * 1 ... 100. On CDCM_OK *out holds *out_length bytes owned by the shim: release them with
+ * cdcm_png_free (the same allocator). */
+int32_t cdcm_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t channels,
+                         int32_t quality, uint8_t **out, size_t *out_length, cdcm_error *error);
+
 #ifdef __cplusplus
 }
 #endif
