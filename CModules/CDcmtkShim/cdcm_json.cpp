@@ -6,6 +6,7 @@
 #include "dcmtk/dcmdata/dcvr.h"
 #include "dcmtk/dcmdata/dcfcache.h"
 
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -20,11 +21,17 @@ namespace {
 // sequences stay inline. DCMTK asks per tag, so the tags are collected first.
 class BulkDataFormat : public DcmJsonFormatCompact {
 public:
-    BulkDataFormat(std::string base, std::set<DcmTagKey> tags) : DcmJsonFormatCompact(OFTrue),
-        base_(std::move(base)), tags_(std::move(tags)) {}
+    // `ordinals`: for each tag written as a BulkDataURI, which of its occurrences (in the order
+    // DCMTK writes the dataset: depth first) is the top-level one. DCMTK asks by tag only, so an
+    // icon's Pixel Data inside IconImageSequence must not take the image's URI.
+    BulkDataFormat(std::string base, std::map<DcmTagKey, int> ordinals) : DcmJsonFormatCompact(OFTrue),
+        base_(std::move(base)), ordinals_(std::move(ordinals)) {}
 
     OFBool asBulkDataURI(const DcmTagKey &tag, OFString &uri) override {
-        if (tags_.count(tag) == 0)
+        auto found = ordinals_.find(tag);
+        if (found == ordinals_.end())
+            return OFFalse;
+        if (++seen_[tag] != found->second)
             return OFFalse;
         char hex[16];
         std::snprintf(hex, sizeof(hex), "%04X%04X", tag.getGroup(), tag.getElement());
@@ -34,7 +41,8 @@ public:
 
 private:
     std::string base_;
-    std::set<DcmTagKey> tags_;
+    std::map<DcmTagKey, int> ordinals_;
+    std::map<DcmTagKey, int> seen_;
 };
 
 bool isBinary(DcmEVR vr) {
@@ -47,6 +55,7 @@ bool isBinary(DcmEVR vr) {
     }
 }
 
+// Top-level binary values longer than the limit, and pixel data.
 void collectLarge(DcmItem &item, uint32_t limit, std::set<DcmTagKey> &tags) {
     for (unsigned long i = 0; i < item.card(); ++i) {
         DcmElement *element = item.getElement(i);
@@ -55,8 +64,29 @@ void collectLarge(DcmItem &item, uint32_t limit, std::set<DcmTagKey> &tags) {
         const DcmTagKey key = element->getTag().getXTag();
         if (key == DCM_PixelData || key == DCM_FloatPixelData || key == DCM_DoubleFloatPixelData) {
             tags.insert(key);
-        } else if (isBinary(element->ident()) && element->getLength() > limit) {
+        } else if (element->ident() != EVR_SQ && isBinary(element->ident()) && element->getLength() > limit) {
             tags.insert(key);
+        }
+    }
+}
+
+// Counts the occurrences of `tags` depth first and records which one is at the top level.
+void numberOccurrences(DcmItem &item, int depth, const std::set<DcmTagKey> &tags, std::map<DcmTagKey, int> &count,
+                       std::map<DcmTagKey, int> &topLevel) {
+    for (unsigned long i = 0; i < item.card(); ++i) {
+        DcmElement *element = item.getElement(i);
+        if (element == nullptr)
+            continue;
+        const DcmTagKey key = element->getTag().getXTag();
+        if (tags.count(key) != 0) {
+            const int n = ++count[key];
+            if (depth == 0)
+                topLevel[key] = n;
+        }
+        if (element->ident() == EVR_SQ) {
+            DcmSequenceOfItems *sequence = static_cast<DcmSequenceOfItems *>(element);
+            for (unsigned long j = 0; j < sequence->card(); ++j)
+                numberOccurrences(*sequence->getItem(j), depth + 1, tags, count, topLevel);
         }
     }
 }
@@ -74,7 +104,9 @@ extern "C" int32_t cdcm_dataset_write_json(cdcm_dataset *dataset, const char *bu
         DcmDataset *data = dataset->file->getDataset();
         std::set<DcmTagKey> large;
         collectLarge(*data, inline_limit, large);
-        BulkDataFormat format(bulk_data_base, large);
+        std::map<DcmTagKey, int> count, topLevel;
+        numberOccurrences(*data, 0, large, count, topLevel);
+        BulkDataFormat format(bulk_data_base, topLevel);
         std::ostringstream stream;
         const OFCondition cond = data->writeJson(stream, format);
         if (cond.bad())

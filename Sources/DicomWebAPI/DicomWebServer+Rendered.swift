@@ -44,7 +44,7 @@ extension DicomWebServer {
             let size = try Self.viewportSize(request) ?? thumbnails.defaultSize
             try Self.requireAccept(request, ["image/png"])
             let path = backend.store.path(forRelativePath: try await instances(Self.keys(context, instance))[0].instance!.path)
-            return try await image(path: path, frame: nil, window: nil, size: size, format: .png, thumbnails: thumbnails)
+            return try await image(path: path, frame: nil, window: nil, box: (size, size), format: .png, thumbnails: thumbnails)
         }
         for suffix in ["rendered", "frames/:frames/rendered"] {
             group.get(RouterPath("studies/:study/series/:series/instances/:instance/" + suffix)) { [self] request, context -> Response in
@@ -56,9 +56,9 @@ extension DicomWebServer {
                 }
                 let parameters = Self.queryParameters(request.uri.query)
                 let window = try Self.window(parameters)
-                let size = try Self.viewportSize(request) ?? 0
+                let box = try Self.viewport(request)
                 let path = backend.store.path(forRelativePath: try await instances(Self.keys(context, instance))[0].instance!.path)
-                return try await image(path: path, frame: frame, window: window, size: size, format: format, thumbnails: thumbnails)
+                return try await image(path: path, frame: frame, window: window, box: box, format: format, thumbnails: thumbnails)
             }
         }
     }
@@ -67,10 +67,13 @@ extension DicomWebServer {
         let outcome: ThumbnailOutcome
         do {
             outcome = try await Self.blocking { () throws -> ThumbnailOutcome in
-                if let cached = thumbnails.cache?.outcome(for: key, size: size) { return cached }
+                // Only the configured size is cached (the background generator keeps it fresh);
+                // other viewports are made on each request, so no client can fill the disk.
+                let cache = size == thumbnails.defaultSize ? thumbnails.cache : nil
+                if let cached = cache?.outcome(for: key, size: size) { return cached }
                 let made = key.level == .study ? try thumbnails.maker.study(key.uid, size: size)
                                                : try thumbnails.maker.series(key.uid, size: size)
-                try? thumbnails.cache?.store(made, for: key, size: size)
+                try? cache?.store(made, for: key, size: size)
                 return made
             }
         } catch let error as ThumbnailError where error.code == .unknownSeries || error.code == .unknownStudy {
@@ -84,14 +87,15 @@ extension DicomWebServer {
         }
     }
 
-    func image(path: String, frame: Int?, window: (center: Double, width: Double)?, size: Int,
+    func image(path: String, frame: Int?, window: (center: Double, width: Double)?, box: (width: Int, height: Int)?,
                format: ThumbnailRenderer.Format, thumbnails: WebThumbnails) async throws -> Response {
         let bytes: Data?
         do {
             bytes = try await Self.blocking {
-                try thumbnails.renderer.rendered(file: path, frame: frame, window: window, size: size, format: format)
+                try thumbnails.renderer.rendered(file: path, frame: frame, window: window, box: box, format: format)
             }
         } catch let error as ThumbnailError where error.code == .invalidArgument {
+            if frame != nil { throw DicomWebError(.notFound, "no such frame") }
             throw DicomWebError(.badRequest, error.message)
         } catch let error as ThumbnailError where error.code == .undecodable {
             throw DicomWebError(.notAcceptable, "the image cannot be decoded here: \(error.message)")
@@ -101,7 +105,17 @@ extension DicomWebServer {
         return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// `viewport=vw,vh[,...]`: the long side of the output (nil when absent).
+    /// `viewport=vw,vh[,...]` (nil when absent).
+    static func viewport(_ request: Request) throws -> (width: Int, height: Int)? {
+        guard let text = queryParameters(request.uri.query).first(where: { $0.0 == "viewport" })?.1 else { return nil }
+        let parts = text.split(separator: ",").prefix(2).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, parts.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 4096 }) else {
+            throw DicomWebError(.badRequest, "viewport must be vw,vh in pixels (1 ... 4096)")
+        }
+        return (parts[0]!, parts[1]!)
+    }
+
+    /// `viewport=vw,vh[,...]`: the long side of a thumbnail (nil when absent).
     static func viewportSize(_ request: Request) throws -> Int? {
         guard let text = queryParameters(request.uri.query).first(where: { $0.0 == "viewport" })?.1 else { return nil }
         let parts = text.split(separator: ",").prefix(2).map { Int($0.trimmingCharacters(in: .whitespaces)) }

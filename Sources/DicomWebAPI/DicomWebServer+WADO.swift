@@ -143,7 +143,8 @@ extension DicomWebServer {
             throw DicomWebError(.notAcceptable, "instances are sent as multipart/related; type=\"application/dicom\"")
         }
         guard let range = lower.range(of: "transfer-syntax=") else { return explicitLittleEndian }
-        let wanted = String(lower[range.upperBound...].prefix { $0 != ";" && $0 != "," && $0 != "\"" && $0 != " " })
+        let value = lower[range.upperBound...].drop { $0 == "\"" }
+        let wanted = String(value.prefix { $0 != ";" && $0 != "," && $0 != "\"" && $0 != " " })
         if wanted == "*" { return nil }
         guard uncompressed.contains(wanted) else {
             throw DicomWebError(.notAcceptable, "transfer syntax \(wanted) on request is not offered; ask for an "

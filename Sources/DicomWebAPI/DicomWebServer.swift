@@ -59,7 +59,8 @@ public final class DicomWebServer: Service, Sendable {
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: tls.keyPath, format: .pem)
-            let settings = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            var settings = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            settings.minimumTLSVersion = .tlsv12
             return try .tls(.http1(), tlsConfiguration: settings)
         } catch {
             throw DicomWebError(.internalServerError,

@@ -39,18 +39,28 @@ public struct ThumbnailRenderer: Sendable {
     public enum Format: Sendable { case png, jpeg(quality: Int) }
 
     /// A rendered frame (WADO-RS `rendered`): `frame` 0-based (nil: the middle one), `window`
-    /// instead of the file's, no larger than `size` (0: full size). Nil when the object has no image.
-    public func rendered(file path: String, frame: Int?, window: (center: Double, width: Double)?, size: Int,
-                         format: Format) throws(ThumbnailError) -> Data? {
-        guard size >= 0 else { throw ThumbnailError(.invalidArgument, "the viewport must be at least 1 pixel") }
-        let image: RenderedImage
-        do {
-            image = try DicomRenderer.render(file: path, options: .init(
-                maxSize: size, frame: frame, window: window.map { RenderedImage.Window(center: $0.center, width: $0.width) }))
-        } catch {
-            throw ThumbnailError(error)
+    /// instead of the file's, fitted inside `box` (nil: full size), aspect ratio kept. Nil when the
+    /// object has no image.
+    public func rendered(file path: String, frame: Int?, window: (center: Double, width: Double)?,
+                         box: (width: Int, height: Int)?, format: Format) throws(ThumbnailError) -> Data? {
+        if let box, box.width < 1 || box.height < 1 {
+            throw ThumbnailError(.invalidArgument, "the viewport must be at least 1 pixel")
         }
+        let voi = window.map { RenderedImage.Window(center: $0.center, width: $0.width) }
+        func render(_ maxSize: Int) throws(ThumbnailError) -> RenderedImage {
+            do {
+                return try DicomRenderer.render(file: path, options: .init(maxSize: maxSize, frame: frame, window: voi))
+            } catch {
+                throw ThumbnailError(error)
+            }
+        }
+        var image = try render(box.map { max($0.width, $0.height) } ?? 0)
         if NoThumbnail(image) != nil { return nil }
+        // The long side fits the larger dimension; shrink once more when the other one overflows.
+        if let box, image.width > box.width || image.height > box.height {
+            let scale = min(Double(box.width) / Double(image.width), Double(box.height) / Double(image.height))
+            image = try render(max(1, Int((Double(max(image.width, image.height)) * scale).rounded(.down))))
+        }
         switch format {
         case .png: return try encode(image).png
         case .jpeg(let quality):

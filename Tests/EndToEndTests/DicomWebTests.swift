@@ -148,11 +148,18 @@ import DicomTestSupport
         #expect(png.status == 200 && Self.pngSize(png.body).map { max($0.0, $0.1) } == 100)
         let other = try request(instance + "/rendered?window=400,2000&viewport=100,100", headers: ["Accept": "image/png"])
         #expect(other.status == 200 && other.body != png.body, "another window gives another image")
+        // A viewport box: the image fits inside both dimensions.
+        let boxed = try request(instance + "/rendered?viewport=200,50", headers: ["Accept": "image/png"])
+        let boxSize = Self.pngSize(boxed.body)
+        #expect(boxSize.map { $0.0 <= 200 && $0.1 <= 50 && ($0.0 == 200 || $0.1 == 50) } == true, "\(String(describing: boxSize))")
+        let quoted = try request(instance, headers: ["Accept": "multipart/related; type=\"application/dicom\"; transfer-syntax=\"*\""])
+        #expect(quoted.status == 200)
         for (path, headers, status) in [
             (instance + "/rendered?window=40", [String: String](), 400),
             (instance + "/rendered?viewport=0,0", [:], 400),
             (instance + "/rendered?quality=101", [:], 400),
-            (instance + "/frames/2/rendered", [:], 400),
+            (instance + "/frames/2/rendered", [:], 404),
+            (instance + "/rendered?viewport=100", [:], 400),
             (instance + "/rendered", ["Accept": "image/gif"], 406),
             ("/dicom-web/studies/1.2.3/thumbnail", [:], 404),
             ("/dicom-web/studies/\(study)/series/1.2.3/thumbnail", [:], 404),
