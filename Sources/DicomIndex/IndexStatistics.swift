@@ -1,4 +1,4 @@
-/// Counts for `stats`: by level, modality and sending hospital.
+/// Counts for `stats`: by level, modality, sending hospital and day received.
 public struct IndexStatistics: Sendable, Hashable, Codable {
     public struct Bucket: Sendable, Hashable, Codable {
         public var key: String
@@ -22,11 +22,14 @@ public struct IndexStatistics: Sendable, Hashable, Codable {
     public var bytes: Int64
     public var byModality: [Bucket]
     public var byHospital: [Bucket]
+    /// By the day (UTC, YYYY-MM-DD) instances were received, newest first, the last 31 days that had any.
+    public var byDay: [Bucket]
     /// Instances whose row was made under another indexing policy.
     public var staleInstances: Int
 
     public init(patients: Int, studies: Int, series: Int, instances: Int, bytes: Int64, byModality: [Bucket],
-                byHospital: [Bucket], staleInstances: Int) {
+                byHospital: [Bucket], byDay: [Bucket] = [], staleInstances: Int) {
+        self.byDay = byDay
         self.patients = patients
         self.studies = studies
         self.series = series

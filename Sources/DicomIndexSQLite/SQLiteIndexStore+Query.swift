@@ -63,12 +63,12 @@ extension SQLiteIndexStore {
                        (SELECT COALESCE(sum(file_size), 0) FROM instance) AS bytes,
                        (SELECT count(*) FROM instance WHERE policy <> ?) AS stale
                 """, arguments: [currentPolicy])!
-            func buckets(_ key: String) throws -> [IndexStatistics.Bucket] {
+            func buckets(_ key: String, order: String = "instances DESC, k") throws -> [IndexStatistics.Bucket] {
                 try Row.fetchAll(db, sql: """
                     SELECT \(key) AS k, count(DISTINCT s.id) AS studies, count(DISTINCT se.id) AS series,
                            count(i.id) AS instances, COALESCE(sum(i.file_size), 0) AS bytes
                     FROM study s JOIN series se ON se.study_ref = s.id JOIN instance i ON i.series_ref = se.id
-                    GROUP BY k ORDER BY instances DESC, k
+                    GROUP BY k ORDER BY \(order)
                     """).map {
                     IndexStatistics.Bucket(key: $0["k"], studies: $0["studies"], series: $0["series"],
                                            instances: $0["instances"], bytes: $0["bytes"])
@@ -79,6 +79,7 @@ extension SQLiteIndexStore {
                 instances: totals["instances"], bytes: totals["bytes"],
                 byModality: try buckets("COALESCE(NULLIF(se.modality, ''), '(none)')"),
                 byHospital: try buckets("COALESCE(NULLIF(s.institution, ''), NULLIF(s.source_ae, ''), '(unknown)')"),
+                byDay: Array(try buckets("date(i.received_at, 'unixepoch')", order: "k DESC").prefix(31)),
                 staleInstances: totals["stale"])
         }
     }

@@ -86,13 +86,43 @@ extension DicomWebServer {
             guard let study = q["studyUID"], let series = q["seriesUID"], let object = q["objectUID"] else {
                 throw DicomWebError(.badRequest, "studyUID, seriesUID and objectUID are required")
             }
+            // PS3.18 §9: without contentType, a single-frame image comes as image/jpeg; we send
+            // application/dicom unless an image type is named (viewers using WADO-URI ask for it).
             let contentType = q["contentType"].map(String.init) ?? "application/dicom"
-            guard contentType == "application/dicom" else {
-                throw DicomWebError(.notAcceptable, "contentType \(contentType) is not offered; use application/dicom")
+            guard ["application/dicom", "image/jpeg", "image/png"].contains(contentType) else {
+                throw DicomWebError(.notAcceptable, "contentType \(contentType) is not offered; use application/dicom, image/jpeg or image/png")
             }
             let files = try await instances([.studyInstanceUID: String(study), .seriesInstanceUID: String(series),
                                              .sopInstanceUID: String(object)])
             let file = files[0].instance!
+            if contentType != "application/dicom" {
+                guard let thumbnails else { throw DicomWebError(.notAcceptable, "rendering is not available") }
+                let parameters = Self.queryParameters(request.uri.query)
+                var window: (center: Double, width: Double)?
+                if let c = parameters.first(where: { $0.0 == "windowCenter" })?.1, let w = parameters.first(where: { $0.0 == "windowWidth" })?.1 {
+                    guard let center = Double(c), let width = Double(w), width >= 1 else {
+                        throw DicomWebError(.badRequest, "windowCenter and windowWidth must be numbers, width ≥ 1")
+                    }
+                    window = (center, width)
+                }
+                var box: (width: Int, height: Int)?
+                if let r = parameters.first(where: { $0.0 == "rows" })?.1, let c = parameters.first(where: { $0.0 == "columns" })?.1 {
+                    guard let rows = Int(r), let columns = Int(c), rows >= 1, columns >= 1, rows <= 4096, columns <= 4096 else {
+                        throw DicomWebError(.badRequest, "rows and columns must be 1 ... 4096")
+                    }
+                    box = (columns, rows)
+                }
+                var frame: Int?
+                if let f = parameters.first(where: { $0.0 == "frameNumber" })?.1 {
+                    guard let n = Int(f), n >= 1 else { throw DicomWebError(.badRequest, "frameNumber starts at 1") }
+                    frame = n - 1
+                }
+                let quality = Int(parameters.first { $0.0 == "imageQuality" }?.1 ?? "90") ?? -1
+                guard (1...100).contains(quality) else { throw DicomWebError(.badRequest, "imageQuality must be 1 ... 100") }
+                return try await image(path: backend.store.path(forRelativePath: file.path), frame: frame, window: window,
+                                       box: box, format: contentType == "image/png" ? .png : .jpeg(quality: quality),
+                                       thumbnails: thumbnails)
+            }
             return Response(status: .ok,
                             headers: [.contentType: "application/dicom", .contentLength: String(file.fileSize),
                                       .contentDisposition: "attachment; filename=\"\(file.sopInstanceUID).dcm\""],

@@ -31,7 +31,8 @@ struct StatsCommand: ParsableCommand {
             stale rows (older indexing policy): \(s.staleInstances)
             disk used: \(mb(report.storeBytes)) files + \(mb(report.indexBytes)) index
             """
-        for (title, buckets) in [("by modality", s.byModality), ("by sending hospital", s.byHospital)] {
+        for (title, buckets) in [("by modality", s.byModality), ("by sending hospital", s.byHospital),
+                                 ("by day received (UTC)", s.byDay)] {
             out += "\n\(title):"
             for b in buckets {
                 out += "\n  \(b.key.padding(toLength: max(b.key.count, 28), withPad: " ", startingAt: 0))  "

@@ -82,6 +82,8 @@ import DicomIndex
         #expect(stats.byModality.first { $0.key == "CT" }?.instances == 3)
         #expect(stats.byHospital.first { $0.key == "Bệnh viện Bạch Mai" }?.studies == 3)
         #expect(stats.bytes == 7000)
+        // Fixture instances are received on 2023-11-14 (1_700_000_000).
+        #expect(stats.byDay.map(\.key) == ["2023-11-14"] && stats.byDay.first?.instances == 7)
     }
 
     @Test func jobStateRoundTrips() throws {

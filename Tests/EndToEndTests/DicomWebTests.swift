@@ -152,6 +152,12 @@ import DicomTestSupport
         let boxed = try request(instance + "/rendered?viewport=200,50", headers: ["Accept": "image/png"])
         let boxSize = Self.pngSize(boxed.body)
         #expect(boxSize.map { $0.0 <= 200 && $0.1 <= 50 && ($0.0 == 200 || $0.1 == 50) } == true, "\(String(describing: boxSize))")
+        let wadoURI = "/wado?requestType=WADO&studyUID=\(study)&seriesUID=\(series)&objectUID=\(sop)"
+        let uriJPEG = try request(wadoURI + "&contentType=image/jpeg&rows=64&columns=64")
+        #expect(uriJPEG.status == 200 && uriJPEG.body.prefix(2) == Data([0xFF, 0xD8]))
+        let uriPNG = try request(wadoURI + "&contentType=image/png&rows=64&columns=64&windowCenter=40&windowWidth=80")
+        #expect(Self.pngSize(uriPNG.body).map { max($0.0, $0.1) } == 64)
+        #expect(try request(wadoURI + "&contentType=image/png&windowCenter=40&windowWidth=x").status == 400)
         let quoted = try request(instance, headers: ["Accept": "multipart/related; type=\"application/dicom\"; transfer-syntax=\"*\""])
         #expect(quoted.status == 200)
         for (path, headers, status) in [
@@ -235,6 +241,7 @@ import DicomTestSupport
             ("/dicom-web/studies/\(study)/series/\(series)/instances/\(sop)/bulkdata/00091234", [:], 404, "no element"),
             ("/wado?requestType=WADO&studyUID=\(study)", [:], 400, "required"),
             ("/wado?requestType=WADO&studyUID=\(study)&seriesUID=\(series)&objectUID=\(sop)&contentType=image/gif", [:], 406, "contentType"),
+            ("/admin/stats", [:], 200, "byDay"),
         ]
         for (path, headers, status, message) in cases {
             let r = try request(path, headers: headers)
