@@ -118,6 +118,9 @@ public final class ThumbnailGenerator: Service, Sendable {
         for i in 0..<workers {
             group.enter()
             let thread = Thread { [self] in
+                // Below the receiving threads: on a busy node, ingest keeps the CPU and thumbnails
+                // catch up when it is quiet (Linux: a thread's own nice value).
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)  // who = 0: this thread only, on Linux
                 work()
                 group.leave()
             }
