@@ -155,13 +155,3 @@ import Thumbnails
         #expect(node.thumbnails == nil)
     }
 }
-
-/// Polls `condition` until it holds or `timeout` seconds pass.
-func eventually(timeout: Double = 30, _ condition: () -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
-}

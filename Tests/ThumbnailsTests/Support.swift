@@ -67,12 +67,3 @@ func raster(_ image: RenderedImage) -> Raster {
     Raster(width: image.width, height: image.height, channels: image.channels, pixels: image.pixels)
 }
 
-/// Polls `condition` until it holds or `timeout` seconds pass (never asserts on time itself).
-func eventually(timeout: Double = 30, _ condition: () -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
-}
