@@ -32,6 +32,14 @@ let package = Package(
             linkerSettings: dcmtkLibraries
         ),
         .target(name: "DicomCore"),
+        .target(
+            name: "AuditTrail",
+            dependencies: [
+                "DicomCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .target(name: "DcmtkBridge", dependencies: ["DicomCore", "CDcmtkShim"]),
         .target(name: "PatientIdentity", dependencies: ["DicomCore"]),
         .target(name: "DicomIndex", dependencies: ["DicomCore", "PatientIdentity"]),
@@ -80,7 +88,7 @@ let package = Package(
             name: "ImagingIndexApp",
             dependencies: [
                 "DicomCore", "DcmtkBridge", "PatientIdentity", "DicomIndex", "DicomIndexSQLite", "DicomStorage",
-                "DicomNetwork", "DicomWebAPI", "Thumbnails",
+                "DicomNetwork", "DicomWebAPI", "Thumbnails", "AuditTrail",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -90,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "imaging-index",
             dependencies: [
-                "ImagingIndexApp", "DicomCore", "DicomIndex", "PatientIdentity",
+                "ImagingIndexApp", "DicomCore", "DicomIndex", "PatientIdentity", "AuditTrail",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -98,6 +106,8 @@ let package = Package(
         .target(name: "DicomTestSupport", dependencies: ["DicomCore"]),
 
         .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore"]),
+        .testTarget(name: "AuditTrailTests", dependencies: ["AuditTrail", "DicomTestSupport",
+                                                            .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DcmtkBridgeTests", dependencies: ["DcmtkBridge", "DicomTestSupport"]),
         .testTarget(name: "PatientIdentityTests", dependencies: ["PatientIdentity", "DicomCore"]),
         .testTarget(name: "DicomIndexTests", dependencies: ["DicomIndex", "PatientIdentity"]),

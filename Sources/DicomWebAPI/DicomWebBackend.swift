@@ -11,6 +11,28 @@ public enum StowOutcome: Sendable, Hashable {
     case failed(sopClassUID: String?, sopInstanceUID: String?, reason: UInt16, message: String)
 }
 
+/// One HTTP request as the audit trail records it.
+public struct WebAccess: Sendable {
+    public var address: String?
+    public var method: String
+    /// Path and query string.
+    public var target: String
+    public var status: Int
+    /// `query`, `retrieve`, `store`, `admin`.
+    public var action: String
+    /// StudyInstanceUIDs the path names (none for searches).
+    public var studies: [String]
+
+    public init(address: String?, method: String, target: String, status: Int, action: String, studies: [String]) {
+        self.address = address
+        self.method = method
+        self.target = target
+        self.status = status
+        self.action = action
+        self.studies = studies
+    }
+}
+
 /// What the DICOMweb layer needs from the rest of ImagingIndex (implemented by the app, which
 /// owns the ingest pipeline and the DICOM toolkit). Calls are blocking: the server runs them on
 /// its thread pool.
@@ -30,6 +52,8 @@ public protocol DicomWebBackend: Sendable {
     /// A stored file re-encoded as a Part 10 file in an uncompressed transfer syntax; throws when
     /// its pixel data cannot be decoded here.
     func transcoded(fileAt path: String, transferSyntax: String) throws -> Data
+    /// Records an access in the audit trail (never fails the request).
+    func record(_ access: WebAccess)
     /// Prometheus text exposition of the process's metrics.
     func metricsText() -> String
 }

@@ -6,7 +6,7 @@ import DicomIndex
 
 extension DicomWebServer {
     /// QIDO-RS at every path of PS3.18 §10.6.
-    func addQIDORoutes(_ group: RouterGroup<BasicRequestContext>) {
+    func addQIDORoutes(_ group: RouterGroup<WebRequestContext>) {
         let routes: [(String, QueryLevel, [(String, DicomTag)])] = [
             ("studies", .study, []),
             ("series", .series, []),

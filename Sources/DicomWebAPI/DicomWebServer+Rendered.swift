@@ -24,7 +24,7 @@ public struct WebThumbnails: Sendable {
 extension DicomWebServer {
     /// WADO-RS `thumbnail` (study, series, instance; PNG, from the cache, made on demand when
     /// missing) and `rendered` (instance or frame; JPEG or PNG; `window`, `viewport`, `quality`).
-    func addRenderedRoutes(_ group: RouterGroup<BasicRequestContext>, thumbnails: WebThumbnails) {
+    func addRenderedRoutes(_ group: RouterGroup<WebRequestContext>, thumbnails: WebThumbnails) {
         group.get("studies/:study/thumbnail") { [self] request, context -> Response in
             let size = try Self.viewportSize(request) ?? thumbnails.defaultSize
             try Self.requireAccept(request, ["image/png"])

@@ -6,7 +6,7 @@ import DicomCore
 extension DicomWebServer {
     /// STOW-RS (PS3.18 §10.5): multipart/related of application/dicom parts, each through the
     /// one ingest pipeline as it arrives; per-instance results in the response.
-    func addSTOWRoutes(_ group: RouterGroup<BasicRequestContext>) {
+    func addSTOWRoutes(_ group: RouterGroup<WebRequestContext>) {
         group.post("studies") { [self] request, _ -> Response in try await stow(request, study: nil) }
         group.post("studies/:study") { [self] request, context -> Response in
             try await stow(request, study: context.parameters.get("study"))

@@ -8,7 +8,7 @@ import DicomIndex
 extension DicomWebServer {
     /// WADO-RS (PS3.18 §10.4): studies, series and instances as multipart/related of
     /// application/dicom parts streamed from disk, and their metadata as DICOM JSON.
-    func addWADORoutes(_ group: RouterGroup<BasicRequestContext>) {
+    func addWADORoutes(_ group: RouterGroup<WebRequestContext>) {
         let scopes: [(String, [(String, DicomTag)])] = [
             ("studies/:study", [("study", .studyInstanceUID)]),
             ("studies/:study/series/:series", [("study", .studyInstanceUID), ("series", .seriesInstanceUID)]),
@@ -27,7 +27,7 @@ extension DicomWebServer {
 
     /// Bulk data (from metadata BulkDataURIs) and frames of one instance, as
     /// multipart/related; type="application/octet-stream".
-    func addInstancePartRoutes(_ group: RouterGroup<BasicRequestContext>) {
+    func addInstancePartRoutes(_ group: RouterGroup<WebRequestContext>) {
         let instance: [(String, DicomTag)] = [("study", .studyInstanceUID), ("series", .seriesInstanceUID),
                                               ("instance", .sopInstanceUID)]
         group.get("studies/:study/series/:series/instances/:instance/bulkdata/:tag") { [self] request, context -> Response in
@@ -77,7 +77,7 @@ extension DicomWebServer {
     }
 
     /// WADO-URI (PS3.18 §9): `requestType=WADO&studyUID=&seriesUID=&objectUID=`, as application/dicom.
-    func addWADOURIRoute(_ router: Router<BasicRequestContext>) {
+    func addWADOURIRoute(_ router: Router<WebRequestContext>) {
         router.get("wado") { [self] request, _ -> Response in
             let q = request.uri.queryParameters
             guard q["requestType"].map(String.init) == "WADO" else {
@@ -133,7 +133,7 @@ extension DicomWebServer {
         }
     }
 
-    static func keys(_ context: BasicRequestContext, _ parameters: [(String, DicomTag)]) -> [DicomTag: String] {
+    static func keys(_ context: WebRequestContext, _ parameters: [(String, DicomTag)]) -> [DicomTag: String] {
         var keys: [DicomTag: String] = [:]
         for (name, tag) in parameters { keys[tag] = context.parameters.get(name) ?? "" }
         return keys

@@ -68,8 +68,9 @@ public final class DicomWebServer: Service, Sendable {
         }
     }
 
-    func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    func makeRouter() -> Router<WebRequestContext> {
+        let router = Router(context: WebRequestContext.self)
+        router.add(middleware: AuditMiddleware(backend: backend))
         router.add(middleware: ErrorLogMiddleware(logger: logger))
         addHealthRoutes(router)
         addQIDORoutes(router.group("dicom-web"))
@@ -82,7 +83,7 @@ public final class DicomWebServer: Service, Sendable {
         return router
     }
 
-    func addHealthRoutes(_ router: Router<BasicRequestContext>) {
+    func addHealthRoutes(_ router: Router<WebRequestContext>) {
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { [backend] _, _ -> Response in
             let ready = await Self.blocking { (try? backend.index.count(IndexQuery(level: .patient, limit: 1))) != nil }
@@ -102,7 +103,7 @@ public final class DicomWebServer: Service, Sendable {
 
     /// `/admin/jobs`: start a reindex (POST `/admin/jobs/reindex?mode=stale|all`), list jobs with
     /// live progress, read one, cancel one (DELETE).
-    func addJobRoutes(_ router: Router<BasicRequestContext>, jobs: any JobRunning) {
+    func addJobRoutes(_ router: Router<WebRequestContext>, jobs: any JobRunning) {
         router.get("admin/jobs") { _, _ in try Self.json(jobs.jobs()) }
         router.get("admin/jobs/:id") { _, context in
             guard let job = jobs.jobs().first(where: { $0.id == context.parameters.get("id") }) else {
@@ -153,9 +154,46 @@ public final class DicomWebServer: Service, Sendable {
     }
 }
 
+/// Records every DICOMweb and admin request in the audit trail: who (not authenticated yet:
+/// `anonymous`), from where, what, and the HTTP status. Health and metrics are not recorded.
+struct AuditMiddleware: RouterMiddleware {
+    typealias Context = WebRequestContext
+    let backend: any DicomWebBackend
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        guard path.hasPrefix("/dicom-web") || path.hasPrefix("/wado") || path.hasPrefix("/admin") else {
+            return try await next(request, context)
+        }
+        let address = context.remoteAddress?.ipAddress
+        let action: String = path.hasPrefix("/admin") ? "admin"
+            : request.method == .post ? "store"
+            : path.hasSuffix("/studies") || path.hasSuffix("/series") || path.hasSuffix("/instances") ? "query" : "retrieve"
+        var studies: [String] = []
+        let parts = path.split(separator: "/")
+        if let i = parts.firstIndex(of: "studies"), i + 1 < parts.count { studies.append(String(parts[i + 1])) }
+        if path.hasPrefix("/wado"), let study = request.uri.queryParameters["studyUID"] { studies.append(String(study)) }
+        func record(_ status: Int) {
+            backend.record(WebAccess(address: address, method: request.method.rawValue, target: request.uri.description,
+                                     status: status, action: action, studies: studies))
+        }
+        do {
+            let response = try await next(request, context)
+            record(response.status.code)
+            return response
+        } catch let error as HTTPResponseError {
+            record(error.status.code)
+            throw error
+        } catch {
+            record(500)
+            throw error
+        }
+    }
+}
+
 /// Logs server errors (5xx) with the request path; client errors go back to the client only.
 struct ErrorLogMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = WebRequestContext
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -42,6 +42,8 @@ public struct Configuration: Sendable {
     }
 
     public var indexPath: String { dataDirectory.appendingPathComponent("index.sqlite").path }
+    /// The audit trail: its own file, so that rebuilding the index never touches it.
+    public var auditPath: String { dataDirectory.appendingPathComponent("audit.sqlite").path }
     public var thumbnailCacheDirectory: URL { dataDirectory.appendingPathComponent("thumbnails", isDirectory: true) }
     public var policy: IndexingPolicy { IndexingPolicy(extraTags: extraTags) }
 

@@ -6,6 +6,7 @@ import DicomIndex
 import DicomNetwork
 import DicomStorage
 import PatientIdentity
+import AuditTrail
 
 /// Wires the DIMSE handlers to the ingest pipeline and the index: C-STORE into the pipeline,
 /// C-FIND and C-MOVE/C-GET out of the index (queries never read files).
@@ -15,6 +16,7 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
     let store: FileStore
     let extraTags: [DicomTag]
     let identity: CitizenIDRules
+    let audit: AuditLog?
     let logger: Logger
 
     // MARK: C-STORE
@@ -25,9 +27,12 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
             _ = try pipeline.ingestReceivedFile(file, origin: .dimse, sourceAETitle: context.callingAETitle,
                                                 expected: (sopClassUID, sopInstanceUID),
                                                 source: "association \(context.id)")
+            record(context, action: "store", detail: "SOPInstanceUID=\(sopInstanceUID)", outcome: "ok", results: 1)
             return DimseAnswer(.success)
         } catch {
-            return DimseAnswer(Self.status(for: error), comment: Self.comment(for: error))
+            let status = Self.status(for: error)
+            record(context, action: "store", detail: "SOPInstanceUID=\(sopInstanceUID)", outcome: "\(status)")
+            return DimseAnswer(status, comment: Self.comment(for: error))
         }
     }
 
@@ -53,6 +58,23 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
         }
     }
 
+    /// One audit record for a DIMSE operation (never fails the operation).
+    func record(_ context: AssociationContext, action: String, patients: [String] = [], studies: [String] = [],
+                detail: String, outcome: String, results: Int = 0) {
+        guard let audit else { return }
+        do {
+            try audit.append(AuditRecord(actor: "ae:\(context.callingAETitle)", hospital: context.peer.hospital, via: "dimse",
+                                         address: context.peerHost, action: action, patients: patients, studies: studies,
+                                         detail: detail, outcome: outcome, results: results))
+        } catch {
+            logger.error("audit trail not written", metadata: ["error": "\(error)"])
+        }
+    }
+
+    static func describe(_ keys: [DicomTag: String]) -> String {
+        keys.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+    }
+
     // MARK: C-FIND
 
     func find(_ request: FindRequest, context: AssociationContext, limit: Int,
@@ -74,8 +96,16 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
                 return DimseAnswer(.dataSetDoesNotMatchSOPClass, comment: String(error.message.prefix(64)))
             }
             logger.error("C-FIND: the index failed", metadata: ["error": "\(error)"])
+            record(context, action: "query", detail: Self.describe(request.keys), outcome: "failed")
             return DimseAnswer(.outOfResources, comment: "index unavailable")
         }
+        // Recorded when the answers are known: the patients and studies they reveal.
+        let shown = matches.prefix(limit)
+        record(context, action: "query",
+               patients: Array(Set(shown.map(\.patient.patientID) + (citizen.map { [$0.value] } ?? []))).sorted(),
+               studies: Array(Set(shown.compactMap { $0.study?.studyInstanceUID })).sorted(),
+               detail: Self.describe(request.keys), outcome: "ok",
+               results: citizen != nil && request.level == .patient ? min(shown.count, 1) : shown.count)
         if let citizen, request.level == .patient {
             // One answer for the person, each hospital's local ID in OtherPatientIDsSequence.
             guard !matches.isEmpty else { return DimseAnswer(.success) }
@@ -172,6 +202,9 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
                 query.citizenID = citizen.value
             }
             let matches = try index.query(query)
+            record(context, action: "retrieve", patients: Array(Set(matches.map(\.patient.patientID))).sorted(),
+                   studies: Array(Set(matches.compactMap { $0.study?.studyInstanceUID })).sorted(),
+                   detail: Self.describe(request.keys), outcome: "ok", results: matches.count)
             return .success(matches.compactMap { m in
                 guard let i = m.instance else { return nil }
                 return RetrieveFile(path: store.path(forRelativePath: i.path), sopClassUID: i.sopClassUID,

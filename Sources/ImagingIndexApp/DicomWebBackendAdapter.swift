@@ -5,12 +5,15 @@ import DcmtkBridge
 import DicomIndex
 import DicomStorage
 import DicomWebAPI
+import AuditTrail
 
 /// The app's side of the DICOMweb layer: STOW-RS parts through the ingest pipeline, metadata
 /// through DCMTK, metrics from the process's registry.
 struct DicomWebBackendAdapter: DicomWebBackend {
     let pipeline: IngestPipeline
     let metrics: @Sendable () -> String
+    let audit: AuditLog?
+    let logger: Logger
 
     var index: any IndexStore { pipeline.index }
     var store: FileStore { pipeline.store }
@@ -66,4 +69,15 @@ struct DicomWebBackendAdapter: DicomWebBackend {
     }
 
     func metricsText() -> String { metrics() }
+
+    func record(_ access: WebAccess) {
+        guard let audit else { return }
+        do {
+            try audit.append(AuditRecord(actor: "anonymous", via: "http", address: access.address, action: access.action,
+                                         studies: access.studies, detail: "\(access.method) \(access.target)",
+                                         outcome: access.status < 400 ? "ok" : "HTTP \(access.status)"))
+        } catch {
+            logger.error("audit trail not written", metadata: ["error": "\(error)"])
+        }
+    }
 }

@@ -14,7 +14,7 @@ extension ImagingIndexNode {
         -> (service: DimseService, port: UInt16, run: @Sendable () async throws -> Void) {
         let handlers = DicomNodeHandlers(pipeline: pipeline, index: index, store: store,
                                          extraTags: configuration.extraTags, identity: configuration.identity,
-                                         logger: logger)
+                                         audit: audit, logger: logger)
         let node = DimseNode(configuration: configuration.dicom, storage: handlers, query: handlers, retrieve: handlers,
                              logger: logger)
         let service = DimseService(node: node, temporaryFolder: store.temporaryRoot.path, logger: logger)
@@ -44,7 +44,8 @@ extension ImagingIndexNode {
         if let thumbnails { services.append(.init(service: thumbnails)) }
         services.append(.init(service: DimseRunner(body: dimse.run)))
         if configuration.http.enabled {
-            let backend = DicomWebBackendAdapter(pipeline: pipeline, metrics: { registry.emitToString() })
+            let backend = DicomWebBackendAdapter(pipeline: pipeline, metrics: { registry.emitToString() }, audit: audit,
+                                                 logger: logger)
             let renderer = ThumbnailRenderer(compressionLevel: configuration.thumbnails.compressionLevel)
             let web = WebThumbnails(
                 maker: thumbnails?.maker ?? ThumbnailMaker(source: IndexThumbnailSource(index: index, store: store), renderer: renderer),

@@ -1,4 +1,5 @@
 import Foundation
+import AuditTrail
 import Logging
 import DcmtkBridge
 import DicomIndex
@@ -16,6 +17,8 @@ public final class ImagingIndexNode: Sendable {
     /// nil when thumbnails are disabled. Runs only inside `serve`; in the other commands a stored
     /// instance removes its series' cached thumbnails, for the next `serve` to remake.
     public let thumbnails: ThumbnailGenerator?
+    /// Who looked at, stored or changed what (append-only, hash-chained).
+    public let audit: AuditLog
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "imaging-index")) throws(ImagingIndexError) {
         self.configuration = configuration
@@ -37,6 +40,11 @@ public final class ImagingIndexNode: Sendable {
             index = try SQLiteIndexStore(path: configuration.indexPath)
         } catch {
             throw ImagingIndexError(.indexUnavailable, "cannot open the index: \(error.description)", underlying: error)
+        }
+        do {
+            audit = try AuditLog(path: configuration.auditPath)
+        } catch {
+            throw ImagingIndexError(.io, "cannot open the audit trail: \(error.description)", underlying: error)
         }
         if configuration.thumbnailsEnabled {
             let cache: ThumbnailCache

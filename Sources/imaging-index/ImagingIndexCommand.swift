@@ -9,7 +9,7 @@ struct ImagingIndexCommand: AsyncParsableCommand {
         commandName: "imaging-index",
         abstract: "ImagingIndex: a city-wide DICOM store and index.",
         subcommands: [ServeCommand.self, ImportCommand.self, ReindexCommand.self, FindCommand.self, PatientsCommand.self,
-                      StatsCommand.self, ThumbnailCommand.self]
+                      StatsCommand.self, ThumbnailCommand.self, AuditCommand.self]
     )
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import DicomIndex
 import ImagingIndexApp
 import PatientIdentity
+import AuditTrail
 
 /// Admin commands for the person ↔ local patient links.
 struct PatientsCommand: ParsableCommand {
@@ -132,13 +133,18 @@ struct PatientsCommand: ParsableCommand {
     }
 
     static func setLink(_ common: CommonOptions, _ patient: LocalPatient, to id: CitizenID?, _ actor: Actor) throws {
-        let index = try ImagingIndexReader.open(try common.load())
+        let configuration = try common.load()
+        let index = try ImagingIndexReader.open(configuration)
+        let action = id == nil ? "unlink" : "link"
         do {
             try index.setLink(patientID: patient.patientId, issuer: patient.issuer, citizenID: id?.value,
                               actor: actor.name, reason: actor.reason)
         } catch {
-            throw CommandFailure(message: "patients \(id == nil ? "unlink" : "link"): \(error.message)")
+            throw CommandFailure(message: "patients \(action): \(error.message)")
         }
+        try AuditLog(path: configuration.auditPath).append(AuditRecord(
+            actor: actor.name, via: "cli", action: action, patients: [patient.patientId] + (id.map { [$0.value] } ?? []),
+            detail: "\(patient.patientId) [\(patient.issuer)]: \(actor.reason)", outcome: "ok"))
     }
 
     static func citizen(_ text: String) throws -> CitizenID {

@@ -108,6 +108,51 @@ import DicomTestSupport
         }
     }
 
+    @Test func everyAccessIsInTheAuditTrailAndTamperingShows() throws {
+        let person = persons[0]
+        let data = server.dataDirectory.path
+        _ = try find(model: "S", level: "STUDY", ["PatientID": person.cccd, "IssuerOfPatientID": "VN-CCCD", "StudyInstanceUID": ""])
+        let qido = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", """
+            import requests, sys
+            print(requests.get("http://127.0.0.1:%s/dicom-web/studies" % sys.argv[1], params={"PatientID": sys.argv[2]}).status_code)
+            """, String(server.httpPort), person.cccd])
+        #expect(qido.stdout.contains("200"), "\(qido.stderr)")
+        let link = try ProcessRunner.imagingIndex(["patients", "link", "--patient-id", "NOBODY-1", "--issuer", "X",
+                                                   "--citizen-id", person.cccd, "--reason", "test link", "--by", "admin:test",
+                                                   "--data-dir", data])
+        #expect(link.status == 0, "\(link.stderr)")
+
+        let listed = try ProcessRunner.imagingIndex(["audit", "--json", "--data-dir", data])
+        let records = listed.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        // The stores of the set-up, the C-FIND, the QIDO search and the link, each with who and what.
+        #expect(records.filter { $0["action"] as? String == "store" && $0["actor"] as? String == "ae:PACS" }.count > 0)
+        let cfind = records.first { $0["action"] as? String == "query" && $0["via"] as? String == "dimse" }
+        #expect(cfind?["actor"] as? String == "ae:VIEWER")
+        #expect((cfind?["patients"] as? [String])?.contains(person.cccd) == true)
+        #expect(Set(cfind?["studies"] as? [String] ?? []) == person.studies)
+        #expect(cfind?["results"] as? Int == person.studies.count)
+        let web = records.first { $0["via"] as? String == "http" }
+        #expect(web?["action"] as? String == "query" && (web?["detail"] as? String ?? "").contains(person.cccd))
+        #expect(web?["address"] as? String == "127.0.0.1")
+        let linked = records.first { $0["action"] as? String == "link" }
+        #expect(linked?["actor"] as? String == "admin:test" && linked?["via"] as? String == "cli")
+        let byPatient = try ProcessRunner.imagingIndex(["audit", "--patient", person.cccd, "--data-dir", data])
+        #expect(byPatient.stdout.split(separator: "\n").count >= 2)
+        let atna = try ProcessRunner.imagingIndex(["audit", "--atna", "--who", "ae:VIEWER", "--data-dir", data])
+        #expect(atna.stdout.hasPrefix("<AuditMessage>") && atna.stdout.contains("110112"))
+
+        #expect(try ProcessRunner.imagingIndex(["audit", "--verify", "--data-dir", data]).stdout.contains("intact"))
+        let tamper = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/sqlite3"), [data + "/audit.sqlite",
+            "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'ae:SOMEONE' WHERE id = 2;"])
+        #expect(tamper.status == 0, "\(tamper.stderr)")
+        let verify = try ProcessRunner.imagingIndex(["audit", "--verify", "--data-dir", data])
+        #expect(verify.status == 2 && verify.stdout.contains("BROKEN at record 2"), "\(verify.stdout)")
+        // No patient identifier reaches the log at info level.
+        #expect(!server.log.contains(person.cccd))
+    }
+
     @Test func aLocalIDWithItsIssuerStillFindsOnlyThatHospitalsPatient() throws {
         let (final, answers) = try find(model: "S", level: "STUDY", [
             "PatientID": localID.id, "IssuerOfPatientID": localID.issuer, "StudyInstanceUID": ""])
