@@ -1,6 +1,7 @@
 import Foundation
 import Crypto
 import GRDB
+import Synchronization
 
 /// The append-only audit trail, in its own SQLite file (it must outlive an index rebuilt from
 /// the files). Each record carries the SHA-256 of the previous record's hash and its own
@@ -8,6 +9,10 @@ import GRDB
 /// has no update or delete path, and triggers refuse them in SQL as well.
 public final class AuditLog: Sendable {
     let queue: DatabaseQueue
+    /// Records waiting for the writer thread (`record`): written in batches, one transaction each.
+    private let pending = Mutex<[AuditRecord]>([])
+    private let writerStarted = Atomic<Bool>(false)
+    private let wake = DispatchSemaphore(value: 0)
 
     public init(path: String) throws(AuditError) {
         do {
@@ -61,25 +66,67 @@ public final class AuditLog: Sendable {
         return digest.map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Appends a record (its id is assigned). Blocking: one short write transaction.
+    /// Appends a record now (its id is returned). Blocking: one short write transaction.
     @discardableResult
     public func append(_ record: AuditRecord) throws(AuditError) -> Int64 {
+        try write([record])
+    }
+
+    /// Queues a record for the writer thread, which writes what has gathered every few
+    /// milliseconds in one transaction: the hot paths (C-STORE, C-FIND, HTTP) do not wait for
+    /// the audit file. Failures are logged by the caller's `onFailure`.
+    public func record(_ record: AuditRecord, onFailure: @escaping @Sendable (AuditError) -> Void = { _ in }) {
+        pending.withLock { $0.append(record) }
+        if !writerStarted.exchange(true, ordering: .acquiringAndReleasing) {
+            let thread = Thread { [self] in
+                while true {
+                    _ = wake.wait(timeout: .now() + .milliseconds(50))
+                    do throws(AuditError) {
+                        try flush()
+                    } catch {
+                        onFailure(error)
+                    }
+                }
+            }
+            thread.name = "audit-writer"
+            thread.start()
+        }
+        wake.signal()
+    }
+
+    /// Writes every queued record now.
+    public func flush() throws(AuditError) {
+        let batch = pending.withLock { queued -> [AuditRecord] in
+            defer { queued.removeAll() }
+            return queued
+        }
+        if !batch.isEmpty { try write(batch) }
+    }
+
+    @discardableResult
+    private func write(_ records: [AuditRecord]) throws(AuditError) -> Int64 {
         do {
             return try queue.write { db in
-                let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit ORDER BY id DESC LIMIT 1") ?? ""
-                let hash = Self.hash(previous: previous, record)
+                var previous = try String.fetchOne(db, sql: "SELECT hash FROM audit ORDER BY id DESC LIMIT 1") ?? ""
                 let encoder = JSONEncoder()
-                try db.execute(sql: """
-                    INSERT INTO audit (at, actor, hospital, via, address, action, patients, studies, detail, outcome,
-                                       results, override, prev_hash, hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [record.at.timeIntervalSince1970, record.actor, record.hospital, record.via, record.address,
-                                     record.action, String(decoding: try encoder.encode(record.patients), as: UTF8.self),
-                                     String(decoding: try encoder.encode(record.studies), as: UTF8.self),
-                                     record.detail, record.outcome, record.results, record.override, previous, hash])
-                let id = db.lastInsertedRowID
-                for patient in Set(record.patients) {
-                    try db.execute(sql: "INSERT INTO audit_patient (audit_ref, patient) VALUES (?, ?)", arguments: [id, patient])
+                var id: Int64 = 0
+                for record in records {
+                    let hash = Self.hash(previous: previous, record)
+                    try db.cachedStatement(sql: """
+                        INSERT INTO audit (at, actor, hospital, via, address, action, patients, studies, detail, outcome,
+                                           results, override, prev_hash, hash)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """).execute(arguments: [
+                            record.at.timeIntervalSince1970, record.actor, record.hospital, record.via, record.address,
+                            record.action, String(decoding: try encoder.encode(record.patients), as: UTF8.self),
+                            String(decoding: try encoder.encode(record.studies), as: UTF8.self),
+                            record.detail, record.outcome, record.results, record.override, previous, hash])
+                    id = db.lastInsertedRowID
+                    for patient in Set(record.patients) {
+                        try db.cachedStatement(sql: "INSERT INTO audit_patient (audit_ref, patient) VALUES (?, ?)")
+                            .execute(arguments: [id, patient])
+                    }
+                    previous = hash
                 }
                 return id
             }

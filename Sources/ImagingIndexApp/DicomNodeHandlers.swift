@@ -62,11 +62,10 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
     func record(_ context: AssociationContext, action: String, patients: [String] = [], studies: [String] = [],
                 detail: String, outcome: String, results: Int = 0) {
         guard let audit else { return }
-        do {
-            try audit.append(AuditRecord(actor: "ae:\(context.callingAETitle)", hospital: context.peer.hospital, via: "dimse",
-                                         address: context.peerHost, action: action, patients: patients, studies: studies,
-                                         detail: detail, outcome: outcome, results: results))
-        } catch {
+        let logger = self.logger
+        audit.record(AuditRecord(actor: "ae:\(context.callingAETitle)", hospital: context.peer.hospital, via: "dimse",
+                                 address: context.peerHost, action: action, patients: patients, studies: studies,
+                                 detail: detail, outcome: outcome, results: results)) { error in
             logger.error("audit trail not written", metadata: ["error": "\(error)"])
         }
     }

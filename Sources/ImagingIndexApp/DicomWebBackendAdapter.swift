@@ -72,11 +72,10 @@ struct DicomWebBackendAdapter: DicomWebBackend {
 
     func record(_ access: WebAccess) {
         guard let audit else { return }
-        do {
-            try audit.append(AuditRecord(actor: "anonymous", via: "http", address: access.address, action: access.action,
-                                         studies: access.studies, detail: "\(access.method) \(access.target)",
-                                         outcome: access.status < 400 ? "ok" : "HTTP \(access.status)"))
-        } catch {
+        let logger = self.logger
+        audit.record(AuditRecord(actor: "anonymous", via: "http", address: access.address, action: access.action,
+                                 studies: access.studies, detail: "\(access.method) \(access.target)",
+                                 outcome: access.status < 400 ? "ok" : "HTTP \(access.status)")) { error in
             logger.error("audit trail not written", metadata: ["error": "\(error)"])
         }
     }

@@ -69,5 +69,8 @@ public final class ImagingIndexNode: Sendable {
                                   maxCommitBatch: configuration.maxCommitBatch, logger: logger, onStored: onStored)
     }
 
-    public func shutdown() { pipeline.shutdown() }
+    public func shutdown() {
+        pipeline.shutdown()
+        try? audit.flush()  // records queued by the last operations
+    }
 }

@@ -61,6 +61,16 @@ import DicomTestSupport
         #expect(try log.verify().firstBrokenID == 3)
     }
 
+    @Test func queuedRecordsAreWrittenInOrderAndChained() throws {
+        let log = try log()
+        for i in 0..<200 { log.record(AuditRecord(actor: "ae:A", via: "dimse", action: "store", detail: "n=\(i)", outcome: "ok")) }
+        try log.flush()
+        for _ in 0..<100 where try log.records().count < 200 { Thread.sleep(forTimeInterval: 0.02) }
+        let records = try log.records()
+        #expect(records.map(\.detail) == (0..<200).map { "n=\($0)" })
+        #expect(try log.verify().intact)
+    }
+
     @Test func atnaMessages() throws {
         let log = try log()
         try fill(log)

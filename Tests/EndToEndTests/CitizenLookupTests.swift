@@ -122,9 +122,15 @@ import DicomTestSupport
                                                    "--data-dir", data])
         #expect(link.status == 0, "\(link.stderr)")
 
-        let listed = try ProcessRunner.imagingIndex(["audit", "--json", "--data-dir", data])
-        let records = listed.stdout.split(separator: "\n").compactMap {
-            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        // The server writes its records in the background, within milliseconds.
+        var records: [[String: Any]] = []
+        for _ in 0..<50 {
+            let listed = try ProcessRunner.imagingIndex(["audit", "--json", "--data-dir", data])
+            records = listed.stdout.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            if records.contains(where: { $0["via"] as? String == "http" }) { break }
+            Thread.sleep(forTimeInterval: 0.1)
         }
         // The stores of the set-up, the C-FIND, the QIDO search and the link, each with who and what.
         #expect(records.filter { $0["action"] as? String == "store" && $0["actor"] as? String == "ae:PACS" }.count > 0)
