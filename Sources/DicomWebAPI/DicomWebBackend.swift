@@ -52,6 +52,8 @@ public protocol DicomWebBackend: Sendable {
     /// A stored file re-encoded as a Part 10 file in an uncompressed transfer syntax; throws when
     /// its pixel data cannot be decoded here.
     func transcoded(fileAt path: String, transferSyntax: String) throws -> Data
+    /// Audit records as JSON (an array), filtered; nil `since`/`actor`/`patient`: any.
+    func auditRecords(since: Date?, actor: String?, patient: String?, limit: Int) throws -> Data
     /// Records an access in the audit trail (never fails the request).
     func record(_ access: WebAccess)
     /// Prometheus text exposition of the process's metrics.

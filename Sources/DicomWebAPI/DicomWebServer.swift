@@ -95,6 +95,22 @@ public final class DicomWebServer: Service, Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: backend.metricsText())))
         }
+        router.get("admin/audit") { [backend] request, _ -> Response in
+            let parameters = Self.queryParameters(request.uri.query)
+            func value(_ name: String) -> String? { parameters.first { $0.0 == name }?.1 }
+            var since: Date?
+            if let text = value("since") {
+                guard let date = ISO8601DateFormatter().date(from: text) ?? ISO8601DateFormatter().date(from: text + "T00:00:00Z") else {
+                    throw DicomWebError(.badRequest, "since must be YYYY-MM-DD or an ISO 8601 time")
+                }
+                since = date
+            }
+            let limit = Int(value("limit") ?? "1000") ?? -1
+            guard (1...100_000).contains(limit) else { throw DicomWebError(.badRequest, "limit must be 1 ... 100000") }
+            let (start, actor, patient) = (since, value("who"), value("patient"))
+            let json = try await Self.blocking { try backend.auditRecords(since: start, actor: actor, patient: patient, limit: limit) }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
+        }
         router.get("admin/stats") { [backend] _, _ -> Response in
             let stats = try await Self.blocking { try backend.index.statistics(currentPolicy: "") }
             return try Self.json(stats)

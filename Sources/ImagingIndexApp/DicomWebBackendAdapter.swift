@@ -70,6 +70,15 @@ struct DicomWebBackendAdapter: DicomWebBackend {
 
     func metricsText() -> String { metrics() }
 
+    func auditRecords(since: Date?, actor: String?, patient: String?, limit: Int) throws -> Data {
+        guard let audit else { return Data("[]".utf8) }
+        try audit.flush()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return try encoder.encode(try audit.records(since: since, actor: actor, patient: patient, limit: limit))
+    }
+
     func record(_ access: WebAccess) {
         guard let audit else { return }
         let logger = self.logger

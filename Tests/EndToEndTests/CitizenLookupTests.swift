@@ -144,6 +144,13 @@ import DicomTestSupport
         #expect(web?["address"] as? String == "127.0.0.1")
         let linked = records.first { $0["action"] as? String == "link" }
         #expect(linked?["actor"] as? String == "admin:test" && linked?["via"] as? String == "cli")
+        let admin = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", """
+            import requests, sys
+            r = requests.get("http://127.0.0.1:%s/admin/audit" % sys.argv[1], params={"patient": sys.argv[2], "who": "ae:VIEWER"})
+            print(r.status_code, len(r.json()), r.json()[0]["action"])
+            print(requests.get("http://127.0.0.1:%s/admin/audit" % sys.argv[1], params={"since": "yesterday"}).status_code)
+            """, String(server.httpPort), person.cccd])
+        #expect(admin.stdout.hasPrefix("200 1 query") && admin.stdout.contains("\n400"), "\(admin.stdout) \(admin.stderr)")
         let byPatient = try ProcessRunner.imagingIndex(["audit", "--patient", person.cccd, "--data-dir", data])
         #expect(byPatient.stdout.split(separator: "\n").count >= 2)
         let atna = try ProcessRunner.imagingIndex(["audit", "--atna", "--who", "ae:VIEWER", "--data-dir", data])
