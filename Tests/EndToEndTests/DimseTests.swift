@@ -241,10 +241,19 @@ import DicomTestSupport
         // Beyond maxAssociations (4): rejected as local limit exceeded.
         let holder = ProcessRunner.process(URL(fileURLWithPath: "/usr/bin/env"), ["python3",
             TestImages.packageRoot.appendingPathComponent("Tests/peers/hold_associations.py").path,
-            "127.0.0.1", port, "VIEWER", "IMAGINGINDEX", "4", "4"])
-        holder.standardOutput = FileHandle.nullDevice
+            "127.0.0.1", port, "VIEWER", "IMAGINGINDEX", "4", "8"])
+        let opened = Pipe()
+        holder.standardOutput = opened
         try holder.run()
-        Thread.sleep(forTimeInterval: 2)
+        // Wait until the four associations are open (Python starts slowly on a busy machine).
+        var said = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !said.contains("\"open\"") && Date() < deadline {
+            let chunk = opened.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            said += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(said.contains("\"open\": 4"), "\(said)")
         let over = try scu("echoscu", calling: "VIEWER", [])
         #expect(over.status != 0)
         #expect(over.stderr.contains("Local Limit Exceeded"), "\(over.stderr)")
