@@ -166,6 +166,24 @@ import DicomTestSupport
         #expect(!server.log.contains(person.cccd))
     }
 
+    @Test func qidoByCitizenIDFindsThePersonAtEveryHospital() throws {
+        for person in persons {
+            let result = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", """
+                import json, requests, sys
+                r = requests.get("http://127.0.0.1:%s/dicom-web/studies" % sys.argv[1],
+                                 params={"PatientID": sys.argv[2], "IssuerOfPatientID": "VN-CCCD", "includefield": "OtherPatientIDsSequence"})
+                answers = r.json()
+                print(json.dumps({"studies": sorted(a["0020000D"]["Value"][0] for a in answers),
+                                  "ids": sorted({a["00100020"]["Value"][0] for a in answers}),
+                                  "local": sorted({i["00100020"]["Value"][0] for a in answers for i in a["00101002"]["Value"]})}))
+                """, String(server.httpPort), person.cccd])
+            let out = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: [String]] ?? [:]
+            #expect(Set(out["studies"] ?? []) == person.studies, "\(result.stderr)")
+            #expect(out["ids"] == [person.cccd])
+            #expect(Set(out["local"] ?? []) == person.localIDs)
+        }
+    }
+
     @Test func aLocalIDWithItsIssuerStillFindsOnlyThatHospitalsPatient() throws {
         let (final, answers) = try find(model: "S", level: "STUDY", [
             "PatientID": localID.id, "IssuerOfPatientID": localID.issuer, "StudyInstanceUID": ""])
