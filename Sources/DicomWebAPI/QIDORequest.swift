@@ -64,7 +64,7 @@ struct QIDORequest: Sendable {
             throw DicomWebError(.badRequest, error.message)
         }
         var citizen: String?
-        if let id = keys[.patientID].flatMap(CitizenID.init), keys[.issuerOfPatientID] == configuration.nationalIssuer {
+        if let id = CitizenIDRules(nationalIssuer: configuration.nationalIssuer).lookup(keys) {
             citizen = id.value
             query.filters[.patientID] = nil
             query.filters[.issuerOfPatientID] = nil

@@ -137,11 +137,7 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
     /// national issuer; below PATIENT level, also a citizen ID without issuer next to a Study
     /// Instance UID (a viewer drilling into a study it found that way).
     func citizenLookup(_ keys: [DicomTag: String], level: QueryLevel) -> CitizenID? {
-        guard let text = keys[.patientID], !text.isEmpty, let id = CitizenID(text) else { return nil }
-        let issuer = keys[.issuerOfPatientID] ?? ""
-        if issuer == identity.nationalIssuer { return id }
-        if issuer.isEmpty, level > .patient, !(keys[.studyInstanceUID] ?? "").isEmpty { return id }
-        return nil
+        identity.lookup(keys, acceptingNoIssuer: level > .patient && !(keys[.studyInstanceUID] ?? "").isEmpty)
     }
 
     static func personAnswer(_ citizen: CitizenID, matches: [QueryMatch], nationalIssuer: String) -> FindAnswer {

@@ -102,6 +102,15 @@ public struct CitizenIDRules: Sendable, Hashable {
         rules.first { $0.matches(callingAETitle: callingAETitle, institutionName: institutionName) }?.localIssuer
     }
 
+    /// A look-up by citizen ID (C-FIND, C-MOVE/C-GET, QIDO-RS): PatientID holds a valid citizen ID
+    /// and IssuerOfPatientID is the national issuer — or, with `acceptingNoIssuer` (below PATIENT
+    /// level with a Study Instance UID given), no issuer at all.
+    public func lookup(_ keys: [DicomTag: String], acceptingNoIssuer: Bool = false) -> CitizenID? {
+        guard let text = keys[.patientID], !text.isEmpty, let id = CitizenID(text) else { return nil }
+        let issuer = keys[.issuerOfPatientID] ?? ""
+        return issuer == nationalIssuer || (acceptingNoIssuer && issuer.isEmpty) ? id : nil
+    }
+
     public func extract(_ patient: InstanceMetadata.Patient, callingAETitle: String?,
                         institutionName: String?) -> CitizenIDExtraction {
         let rule = rule(callingAETitle: callingAETitle, institutionName: institutionName)
