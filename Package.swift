@@ -15,7 +15,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
@@ -41,6 +42,14 @@ let package = Package(
             ]
         ),
         .target(name: "DcmtkBridge", dependencies: ["DicomCore", "CDcmtkShim"]),
+        // Who may do what: roles, API tokens and signed JWTs, the sharing-consent scope.
+        .target(
+            name: "AccessControl",
+            dependencies: [
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .target(name: "PatientIdentity", dependencies: ["DicomCore"]),
         .target(name: "DicomIndex", dependencies: ["DicomCore", "PatientIdentity"]),
         .target(
@@ -72,7 +81,7 @@ let package = Package(
         .target(
             name: "DicomWebAPI",
             dependencies: [
-                "DicomCore", "DicomIndex", "DicomStorage", "PatientIdentity", "Thumbnails",
+                "DicomCore", "DicomIndex", "DicomStorage", "PatientIdentity", "Thumbnails", "AccessControl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -88,7 +97,7 @@ let package = Package(
             name: "ImagingIndexApp",
             dependencies: [
                 "DicomCore", "DcmtkBridge", "PatientIdentity", "DicomIndex", "DicomIndexSQLite", "DicomStorage",
-                "DicomNetwork", "DicomWebAPI", "Thumbnails", "AuditTrail",
+                "DicomNetwork", "DicomWebAPI", "Thumbnails", "AuditTrail", "AccessControl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -98,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "imaging-index",
             dependencies: [
-                "ImagingIndexApp", "DicomCore", "DicomIndex", "PatientIdentity", "AuditTrail",
+                "ImagingIndexApp", "DicomCore", "DicomIndex", "PatientIdentity", "AuditTrail", "AccessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -106,6 +115,8 @@ let package = Package(
         .target(name: "DicomTestSupport", dependencies: ["DicomCore"]),
 
         .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore"]),
+        .testTarget(name: "AccessControlTests", dependencies: ["AccessControl",
+                                                              .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "AuditTrailTests", dependencies: ["AuditTrail", "DicomTestSupport",
                                                             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DcmtkBridgeTests", dependencies: ["DcmtkBridge", "DicomTestSupport"]),
