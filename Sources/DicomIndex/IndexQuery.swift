@@ -32,11 +32,16 @@ public struct IndexQuery: Sendable, Hashable {
     public var ordering: [Ordering]
     /// Only patients linked to this citizen ID (every hospital's record of the person).
     public var citizenID: String?
+    /// The sharing consent: a person who opted out of cross-hospital sharing shows only this
+    /// hospital's studies (their other records, studies and counts are as if absent).
+    /// nil: no restriction (administrators, an audited emergency override).
+    public var sharingRestriction: String?
 
     public init(level: QueryLevel, filters: [QueryAttribute: String] = [:], extra: [DicomTag: String] = [:],
                 nameMatching: NameMatching = .caseInsensitive, limit: Int? = nil, offset: Int = 0,
-                ordering: [Ordering] = [], citizenID: String? = nil) {
+                ordering: [Ordering] = [], citizenID: String? = nil, sharingRestriction: String? = nil) {
         self.citizenID = citizenID
+        self.sharingRestriction = sharingRestriction
         self.level = level
         self.filters = filters
         self.extra = extra

@@ -14,7 +14,7 @@ public struct InstanceLocation: Sendable, Hashable {
 
 /// The index: patients, studies, series and instances. Implementations (SQLite, PostgreSQL)
 /// pass the same test suite. Every call is blocking: call it off Swift's cooperative pool.
-public protocol IndexStore: PatientLinkStore {
+public protocol IndexStore: PatientLinkStore, SharingConsentStore {
     /// Records a batch of instances in ONE transaction (each in its own savepoint, so one
     /// refused instance does not undo the others). Returns when committed and durable.
     func commit(_ writes: [InstanceWrite]) throws(IndexError) -> [Result<InstanceWriteResult, IndexError>]

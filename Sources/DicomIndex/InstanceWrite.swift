@@ -17,6 +17,8 @@ public struct InstanceWrite: Sendable {
     public var checksum: String
     public var receivedAt: Date
     public var sourceAETitle: String?
+    /// The hospital that sent it (its studies stay visible to it under an opt-out); nil: unknown.
+    public var hospital: String?
     public var origin: String
     public var policy: String
     public var mode: Mode
@@ -24,8 +26,10 @@ public struct InstanceWrite: Sendable {
     public var citizen: CitizenIDExtraction?
 
     public init(metadata: InstanceMetadata, path: String, fileSize: Int64, checksum: String, receivedAt: Date,
-                sourceAETitle: String?, origin: String, policy: String, mode: Mode, citizen: CitizenIDExtraction? = nil) {
+                sourceAETitle: String?, origin: String, policy: String, mode: Mode, citizen: CitizenIDExtraction? = nil,
+                hospital: String? = nil) {
         self.citizen = citizen
+        self.hospital = hospital
         self.metadata = metadata
         self.path = path
         self.fileSize = fileSize

@@ -12,6 +12,8 @@ public struct StudyRecord: Sendable, Hashable, Codable {
     public var institutionName: String?
     /// The AE title that sent the study's first instance (nil for imported files).
     public var sourceAETitle: String?
+    /// The hospital that sent it (nil: not known, e.g. imported files of no configured hospital).
+    public var hospital: String?
     public var modalitiesInStudy: [String]
     public var numberOfSeries: Int
     public var numberOfInstances: Int
@@ -20,7 +22,8 @@ public struct StudyRecord: Sendable, Hashable, Codable {
                 accessionNumber: String? = nil, accessionNumberIssuer: String? = nil, studyID: String? = nil,
                 studyDescription: String? = nil, referringPhysicianName: String? = nil, institutionName: String? = nil,
                 sourceAETitle: String? = nil, modalitiesInStudy: [String] = [], numberOfSeries: Int = 0,
-                numberOfInstances: Int = 0) {
+                numberOfInstances: Int = 0, hospital: String? = nil) {
+        self.hospital = hospital
         self.id = id
         self.studyInstanceUID = studyInstanceUID
         self.studyDate = studyDate

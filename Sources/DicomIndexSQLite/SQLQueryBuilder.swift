@@ -34,7 +34,7 @@ struct SQLQueryBuilder {
         s.accession AS s_accession, s.accession_issuer AS s_accession_issuer, s.study_id AS s_study_id,
         s.description AS s_description, s.referring AS s_referring, s.institution AS s_institution,
         s.source_ae AS s_source_ae, s.modalities AS s_modalities, s.num_series AS s_num_series,
-        s.num_instances AS s_num_instances
+        s.num_instances AS s_num_instances, s.hospital AS s_hospital
         """
     static let seriesColumns = """
         se.id AS se_id, se.series_uid AS se_series_uid, se.modality AS se_modality, se.series_number AS se_series_number,
@@ -50,7 +50,14 @@ struct SQLQueryBuilder {
 
     func select() throws(IndexError) -> Statement {
         var (from, whereClause, arguments) = try body()
-        let columns = [Self.patientColumns, Self.studyColumns, Self.seriesColumns, Self.instanceColumns]
+        var patientColumns = Self.patientColumns
+        if let hospital = query.sharingRestriction {
+            // The patient's counts cover only the studies the restriction lets through.
+            patientColumns = patientColumns.replacingOccurrences(of: "WHERE patient_ref = p.id",
+                                                                 with: "WHERE patient_ref = p.id AND \(Self.visible("study"))")
+            arguments = [hospital, hospital, hospital] + arguments
+        }
+        let columns = [patientColumns, Self.studyColumns, Self.seriesColumns, Self.instanceColumns]
             .prefix(query.level.depth + 1).joined(separator: ",\n")
         var text = "SELECT \(columns)\nFROM \(from)"
         if !whereClause.isEmpty { text += "\nWHERE " + whereClause.joined(separator: "\n  AND ") }
@@ -73,6 +80,18 @@ struct SQLQueryBuilder {
         return Statement(text: text, arguments: arguments)
     }
 
+    /// The local patient `p` belongs to a person who opted out of cross-hospital sharing.
+    static let optedOut = """
+        EXISTS (SELECT 1 FROM patient_link l JOIN sharing_consent c ON c.citizen_id = l.citizen_id AND c.opted_out = 1
+                WHERE l.patient_id = p.patient_id AND l.issuer = p.issuer AND l.state = 'linked')
+        """
+
+    /// A study (alias `study`) the sharing restriction lets through: one of the asking hospital's
+    /// (bound next), or any study of a person who did not opt out.
+    static func visible(_ study: String) -> String {
+        "(\(study).hospital = ? OR NOT \(optedOut))"
+    }
+
     private func body() throws(IndexError) -> (String, [String], [(any DatabaseValueConvertible)?]) {
         let level = query.level
         var from = "patient p"
@@ -81,6 +100,16 @@ struct SQLQueryBuilder {
         }
         var clauses: [String] = []
         var arguments: [(any DatabaseValueConvertible)?] = []
+        let restriction = query.sharingRestriction
+        if let restriction {
+            if level >= .study {
+                clauses.append(Self.visible("s"))
+            } else {
+                // A patient record shows when it has a visible study (an empty one never does).
+                clauses.append("EXISTS (SELECT 1 FROM study sv WHERE sv.patient_ref = p.id AND \(Self.visible("sv")))")
+            }
+            arguments.append(restriction)
+        }
         var deeper: [(column: String, level: QueryLevel, matcher: Matcher, kind: QueryAttribute.Kind)] = []
 
         for (attribute, matcher) in try query.conditions() {
@@ -95,10 +124,13 @@ struct SQLQueryBuilder {
                 let studyRef = level >= .study ? "s.id" : nil
                 if let studyRef {
                     clauses.append("EXISTS (SELECT 1 FROM series se2 WHERE se2.study_ref = \(studyRef) AND \(c))")
+                    arguments += a
                 } else {
-                    clauses.append("EXISTS (SELECT 1 FROM study s2 JOIN series se2 ON se2.study_ref = s2.id WHERE s2.patient_ref = p.id AND \(c))")
+                    let hidden = restriction == nil ? "" : " AND \(Self.visible("s2"))"
+                    clauses.append("EXISTS (SELECT 1 FROM study s2 JOIN series se2 ON se2.study_ref = s2.id WHERE s2.patient_ref = p.id AND \(c)\(hidden))")
+                    arguments += a
+                    if let restriction { arguments.append(restriction) }
                 }
-                arguments += a
                 continue
             }
             let column = Self.column(attribute, nameMatching: query.nameMatching)
@@ -142,6 +174,10 @@ struct SQLQueryBuilder {
                 }
             }
             var subClauses = ["\(Self.alias[levels[0]]!)2.\(Self.parentColumn[levels[0]]!) = \(Self.alias[level]!).id"]
+            if let restriction, levels.contains(.study) {
+                subClauses.append(Self.visible("s2"))
+                arguments.append(restriction)
+            }
             for d in deeper {
                 let (c, a) = Self.condition(column: "\(Self.alias[d.level]!)2.\(d.column)", matcher: d.matcher, kind: d.kind)
                 subClauses.append(c)

@@ -172,6 +172,33 @@ extension SQLiteIndexStore {
                 CREATE INDEX link_conflict_open ON link_conflict(resolved_at);
                 """)
         }
+        // The sharing consent (issue 7): the hospital that sent each study, and per-citizen
+        // opt-outs with their history (apart from the patient rows: they survive reindexing).
+        migrator.registerMigration("v4-sharing-consent") { db in
+            try db.execute(sql: """
+                ALTER TABLE study ADD COLUMN hospital TEXT NOT NULL DEFAULT '';
+                CREATE INDEX study_hospital ON study(hospital);
+
+                CREATE TABLE sharing_consent (
+                    citizen_id TEXT PRIMARY KEY,
+                    opted_out INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    updated_at REAL NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX sharing_consent_opted_out ON sharing_consent(opted_out);
+
+                CREATE TABLE sharing_consent_event (
+                    id INTEGER PRIMARY KEY,
+                    citizen_id TEXT NOT NULL,
+                    opted_out INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    at REAL NOT NULL
+                );
+                CREATE INDEX sharing_consent_event_citizen ON sharing_consent_event(citizen_id);
+                """)
+        }
         return migrator
     }
 }

@@ -122,7 +122,8 @@ extension SQLiteIndexStore {
                            studyDescription: row["s_description"], referringPhysicianName: row["s_referring"],
                            institutionName: row["s_institution"], sourceAETitle: row["s_source_ae"],
                            modalitiesInStudy: modalities.map { $0.split(separator: "\\").map(String.init) } ?? [],
-                           numberOfSeries: row["s_num_series"], numberOfInstances: row["s_num_instances"])
+                           numberOfSeries: row["s_num_series"], numberOfInstances: row["s_num_instances"],
+                           hospital: (row["s_hospital"] as String?).flatMap { $0.isEmpty ? nil : $0 })
     }
 
     static func decodeSeries(_ row: Row) -> SeriesRecord {

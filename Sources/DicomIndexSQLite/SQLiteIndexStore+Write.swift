@@ -128,8 +128,8 @@ extension SQLiteIndexStore {
         ) ?? Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO study (patient_ref, study_uid, study_date, study_time, study_time_key, accession, accession_issuer,
                                study_id, description, referring, referring_ci, referring_fold, institution, source_ae, policy,
-                               source_time, source_sop)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               source_time, source_sop, hospital)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (study_uid) DO UPDATE SET
                 patient_ref = excluded.patient_ref, study_date = excluded.study_date, study_time = excluded.study_time,
                 study_time_key = excluded.study_time_key, accession = excluded.accession,
@@ -137,7 +137,8 @@ extension SQLiteIndexStore {
                 description = excluded.description, referring = excluded.referring, referring_ci = excluded.referring_ci,
                 referring_fold = excluded.referring_fold, institution = excluded.institution,
                 source_ae = excluded.source_ae, policy = excluded.policy,
-                source_time = excluded.source_time, source_sop = excluded.source_sop
+                source_time = excluded.source_time, source_sop = excluded.source_sop,
+                hospital = CASE WHEN study.hospital = '' THEN excluded.hospital ELSE study.hospital END
             WHERE \(Self.newerSource("study"))
             RETURNING id
             """), arguments: [
@@ -146,6 +147,7 @@ extension SQLiteIndexStore {
                 m.study.accessionNumber, m.study.accessionNumberIssuer, m.study.studyID, m.study.studyDescription,
                 referring, referring.map(PersonName.matchKey), referring.map(PersonName.foldedKey),
                 m.study.institutionName, item.sourceAETitle, item.policy, sourceTime, m.instance.sopInstanceUID,
+                item.hospital ?? "",
             ]) ?? Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM study WHERE study_uid = ?"), arguments: [m.study.studyInstanceUID])!
         touched.studies.insert(studyRef)
 

@@ -66,7 +66,7 @@ public final class ImagingIndexNode: Sendable {
         }
         pipeline = IngestPipeline(store: store, index: index, policy: configuration.policy,
                                   duplicatePolicy: configuration.duplicatePolicy, identity: configuration.identity,
-                                  maxCommitBatch: configuration.maxCommitBatch, logger: logger, onStored: onStored)
+                                  hospitalsByAETitle: configuration.dicom.hospitalsByAETitle, maxCommitBatch: configuration.maxCommitBatch, logger: logger, onStored: onStored)
     }
 
     public func shutdown() {

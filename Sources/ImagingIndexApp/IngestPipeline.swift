@@ -44,6 +44,8 @@ public final class IngestPipeline: Sendable {
     public let duplicatePolicy: Configuration.DuplicatePolicy
     /// Where each sending hospital puts the citizen ID (and its local issuer).
     public let identity: CitizenIDRules
+    /// The hospital of each configured DIMSE peer, by AE title.
+    public let hospitalsByAETitle: [String: String]
     private let committer: GroupCommitter
     private let locks = KeyedLocks()
     private let counters = Mutex(Counters())
@@ -56,9 +58,10 @@ public final class IngestPipeline: Sendable {
 
     public init(store: FileStore, index: any IndexStore, policy: IndexingPolicy,
                 duplicatePolicy: Configuration.DuplicatePolicy, identity: CitizenIDRules = CitizenIDRules(),
-                maxCommitBatch: Int = 512, logger: Logger = Logger(label: "imaging-index.ingest"),
+                hospitalsByAETitle: [String: String] = [:], maxCommitBatch: Int = 512, logger: Logger = Logger(label: "imaging-index.ingest"),
                 onStored: StoredObserver? = nil) {
         self.identity = identity
+        self.hospitalsByAETitle = hospitalsByAETitle
         self.store = store
         self.index = index
         self.policy = policy
@@ -76,10 +79,10 @@ public final class IngestPipeline: Sendable {
 
     /// Ingests one DICOM object held in memory. `source` names it in errors and logs (a path
     /// or an association id, never patient data).
-    public func ingest(_ data: Data, origin: Origin, sourceAETitle: String? = nil,
+    public func ingest(_ data: Data, origin: Origin, sourceAETitle: String? = nil, hospital: String? = nil,
                        source: String) throws(ImagingIndexError) -> Outcome {
         do {
-            return try ingestUnchecked(data, origin: origin, sourceAETitle: sourceAETitle, source: source)
+            return try ingestUnchecked(data, origin: origin, sourceAETitle: sourceAETitle, hospital: hospital, source: source)
         } catch {
             if !error.isBadInput { counters.withLock { $0.failures += 1 } }
             throw error
@@ -89,8 +92,8 @@ public final class IngestPipeline: Sendable {
     /// Ingests a received file that already lies in the store's `tmp/` folder (C-STORE): it is
     /// moved into place rather than copied. `expected` is the SOP class and instance the request
     /// announced; a data set that is another one is refused. The file is gone afterwards,
-    /// whatever the outcome.
-    public func ingestReceivedFile(_ path: String, origin: Origin, sourceAETitle: String?,
+    /// whatever the outcome. `hospital`: the sender's (the DIMSE peer's, the STOW caller's).
+    public func ingestReceivedFile(_ path: String, origin: Origin, sourceAETitle: String?, hospital: String? = nil,
                                    expected: (sopClassUID: String, sopInstanceUID: String)?,
                                    source: String) throws(ImagingIndexError) -> Outcome {
         defer { unlink(path) }
@@ -108,7 +111,8 @@ public final class IngestPipeline: Sendable {
                 throw ImagingIndexError(.doesNotMatchRequest,
                                         "\(source): the data set's SOP class/instance differs from the C-STORE request's")
             }
-            return try commit(metadata, origin: origin, sourceAETitle: sourceAETitle, source: source) { () throws(StorageError) in
+            return try commit(metadata, origin: origin, sourceAETitle: sourceAETitle, hospital: hospital,
+                              source: source) { () throws(StorageError) in
                 if file.hasPart10Header {
                     return try store.adopt(temporaryFile: path, sopInstanceUID: metadata.instance.sopInstanceUID, contents: data)
                 }
@@ -128,21 +132,22 @@ public final class IngestPipeline: Sendable {
         }
     }
 
-    private func ingestUnchecked(_ data: Data, origin: Origin, sourceAETitle: String?,
+    private func ingestUnchecked(_ data: Data, origin: Origin, sourceAETitle: String?, hospital: String?,
                                  source: String) throws(ImagingIndexError) -> Outcome {
         let file = try parse(data, source: source)
         let metadata = try extract(file, source: source, looksLikePart10: IngestPipeline.hasPart10Preamble(data))
 
         // Objects without a Part 10 header are stored as proper Part 10 files.
         let sop = metadata.instance.sopInstanceUID
-        return try commit(metadata, origin: origin, sourceAETitle: sourceAETitle, source: source) { () throws(StorageError) in
+        return try commit(metadata, origin: origin, sourceAETitle: sourceAETitle, hospital: hospital,
+                          source: source) { () throws(StorageError) in
             try store.write(file.hasPart10Header ? data : try part10(data, source: source), sopInstanceUID: sop)
         }
     }
 
     /// The duplicate policy, the durable file, the index commit: shared by every source.
-    private func commit(_ metadata: InstanceMetadata, origin: Origin, sourceAETitle: String?, source: String,
-                        storeFile: () throws(StorageError) -> StoredFile) throws(ImagingIndexError) -> Outcome {
+    private func commit(_ metadata: InstanceMetadata, origin: Origin, sourceAETitle: String?, hospital: String?,
+                        source: String, storeFile: () throws(StorageError) -> StoredFile) throws(ImagingIndexError) -> Outcome {
         let sop = metadata.instance.sopInstanceUID
         let sendingAE = sourceAETitle ?? metadata.instance.sourceApplicationEntityTitle
         return try locks.withLock(sop) { () throws(ImagingIndexError) -> Outcome in
@@ -176,7 +181,8 @@ public final class IngestPipeline: Sendable {
             let write = InstanceWrite(metadata: identified, path: stored.relativePath, fileSize: stored.size,
                                       checksum: stored.checksum, receivedAt: stored.modified, sourceAETitle: sendingAE,
                                       origin: origin.rawValue, policy: policy.fingerprint,
-                                      mode: existing == nil ? .insertIfAbsent : .upsert, citizen: citizen)
+                                      mode: existing == nil ? .insertIfAbsent : .upsert, citizen: citizen,
+                                      hospital: hospital ?? self.hospital(sendingAE: sendingAE, metadata: metadata))
             do throws(IndexError) {
                 _ = try committer.submit(write)
             } catch {
@@ -212,7 +218,8 @@ public final class IngestPipeline: Sendable {
         let write = InstanceWrite(metadata: identified, path: relativePath, fileSize: Int64(data.count), checksum: checksum,
                                   receivedAt: store.modificationDate(relativePath: relativePath) ?? Date(),
                                   sourceAETitle: sendingAE, origin: Origin.reindex.rawValue,
-                                  policy: policy.fingerprint, mode: .upsert, citizen: citizen)
+                                  policy: policy.fingerprint, mode: .upsert, citizen: citizen,
+                                  hospital: hospital(sendingAE: sendingAE, metadata: metadata))
         do {
             _ = try committer.submit(write)
         } catch {
@@ -243,6 +250,14 @@ public final class IngestPipeline: Sendable {
                 "identity.disagreeing": "\(citizen.disagreeing.count)"])
         }
         return (m, citizen)
+    }
+
+    /// The hospital of an instance no caller vouched for: the configured peer of its sending AE
+    /// title, else the identity rule matching that AE title or its InstitutionName.
+    func hospital(sendingAE: String?, metadata: InstanceMetadata) -> String? {
+        if let ae = sendingAE, let hospital = hospitalsByAETitle[ae] { return hospital }
+        let rule = identity.rule(callingAETitle: sendingAE, institutionName: metadata.study.institutionName)
+        return rule == identity.defaultRule ? nil : rule.name
     }
 
     private func parse(_ data: Data, source: String) throws(ImagingIndexError) -> DicomFile {

@@ -45,6 +45,11 @@ final class RecordingStore: IndexStore {
     func linkConflicts(includeResolved: Bool) throws(IndexError) -> [LinkConflict] { [] }
     func resolveConflict(id: Int64, actor: String, resolution: String) throws(IndexError) {}
     func linkEvents(patientID: String?, issuer: String?, citizenID: String?) throws(IndexError) -> [LinkEvent] { [] }
+    func setSharingConsent(citizenID: String, optedOut: Bool, actor: String, reason: String) throws(IndexError) {}
+    func sharingConsent(citizenID: String) throws(IndexError) -> SharingConsent? { nil }
+    func optedOutCitizens() throws(IndexError) -> [SharingConsent] { [] }
+    func sharingConsentHistory(citizenID: String) throws(IndexError) -> [SharingConsent] { [] }
+    func assignHospitals(bySourceAETitle hospitals: [String: String]) throws(IndexError) -> Int { 0 }
 }
 
 func write(_ sop: String) -> InstanceWrite {
