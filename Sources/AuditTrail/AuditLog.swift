@@ -136,7 +136,8 @@ public final class AuditLog: Sendable {
     }
 
     /// Records, oldest first, filtered (nil: any).
-    public func records(since: Date? = nil, actor: String? = nil, patient: String? = nil,
+    /// `overridesOnly`: the emergency overrides alone (the report for admins).
+    public func records(since: Date? = nil, actor: String? = nil, patient: String? = nil, overridesOnly: Bool = false,
                         limit: Int = 10_000) throws(AuditError) -> [AuditRecord] {
         do {
             return try queue.read { db in
@@ -144,6 +145,7 @@ public final class AuditLog: Sendable {
                 var arguments: [(any DatabaseValueConvertible)?] = []
                 if let since { clauses.append("a.at >= ?"); arguments.append(since.timeIntervalSince1970) }
                 if let actor { clauses.append("a.actor = ?"); arguments.append(actor) }
+                if overridesOnly { clauses.append("a.override IS NOT NULL AND a.override <> ''") }
                 if let patient {
                     clauses.append("a.id IN (SELECT audit_ref FROM audit_patient WHERE patient = ?)")
                     arguments.append(patient)

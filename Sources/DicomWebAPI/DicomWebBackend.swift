@@ -13,6 +13,9 @@ public enum StowOutcome: Sendable, Hashable {
 
 /// One HTTP request as the audit trail records it.
 public struct WebAccess: Sendable {
+    /// `token:<id>`, `jwt:<subject>`, `development`; `anonymous` when authentication failed.
+    public var actor: String
+    public var hospital: String?
     public var address: String?
     public var method: String
     /// Path and query string.
@@ -20,16 +23,27 @@ public struct WebAccess: Sendable {
     public var status: Int
     /// `query`, `retrieve`, `store`, `admin`.
     public var action: String
-    /// StudyInstanceUIDs the path names (none for searches).
+    /// Patients (PatientID, or the citizen ID looked up) and studies the answer revealed, or the
+    /// path named.
+    public var patients: [String]
     public var studies: [String]
+    public var results: Int
+    /// The reason of an emergency override, if the request made one.
+    public var override: String?
 
-    public init(address: String?, method: String, target: String, status: Int, action: String, studies: [String]) {
+    public init(actor: String, hospital: String?, address: String?, method: String, target: String, status: Int,
+                action: String, patients: [String] = [], studies: [String], results: Int = 0, override: String? = nil) {
+        self.actor = actor
+        self.hospital = hospital
         self.address = address
         self.method = method
         self.target = target
         self.status = status
         self.action = action
+        self.patients = patients
         self.studies = studies
+        self.results = results
+        self.override = override
     }
 }
 
@@ -41,7 +55,7 @@ public protocol DicomWebBackend: Sendable {
     var store: FileStore { get }
     /// Ingests a received part already written to `path` in the store's temporary folder
     /// (consumed whatever the outcome). `expectedStudy`: the study the URL names, if any.
-    func ingest(partAt path: String, expectedStudy: String?, source: String) -> StowOutcome
+    func ingest(partAt path: String, expectedStudy: String?, hospital: String?, source: String) -> StowOutcome
     /// One stored file's data set as DICOM JSON; binary values of more than a few bytes as
     /// `BulkDataURI`s under `bulkDataBase` (the instance's URL).
     func metadata(ofFileAt path: String, bulkDataBase: String) throws -> Data
@@ -53,7 +67,8 @@ public protocol DicomWebBackend: Sendable {
     /// its pixel data cannot be decoded here.
     func transcoded(fileAt path: String, transferSyntax: String) throws -> Data
     /// Audit records as JSON (an array), filtered; nil `since`/`actor`/`patient`: any.
-    func auditRecords(since: Date?, actor: String?, patient: String?, limit: Int) throws -> Data
+    /// `overridesOnly`: emergency overrides alone (the report for admins).
+    func auditRecords(since: Date?, actor: String?, patient: String?, overridesOnly: Bool, limit: Int) throws -> Data
     /// Records an access in the audit trail (never fails the request).
     func record(_ access: WebAccess)
     /// Prometheus text exposition of the process's metrics.

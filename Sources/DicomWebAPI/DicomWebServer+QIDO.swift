@@ -20,12 +20,13 @@ extension DicomWebServer {
             group.get(RouterPath(path)) { [self] request, context -> Response in
                 var scope: [DicomTag: String] = [:]
                 for (name, tag) in parameters { scope[tag] = context.parameters.get(name) ?? "" }
-                return try await search(request, level: level, scope: scope)
+                return try await search(request, level: level, scope: scope, context: context)
             }
         }
     }
 
-    func search(_ request: Request, level: QueryLevel, scope: [DicomTag: String]) async throws -> Response {
+    func search(_ request: Request, level: QueryLevel, scope: [DicomTag: String],
+                context: WebRequestContext) async throws -> Response {
         try Self.requireAccept(request, ["application/dicom+json", "application/json"])
         let parameters = Self.queryParameters(request.uri.query)
         let qido = try QIDORequest.parse(level: level, scope: scope, parameters: parameters, configuration: configuration)
@@ -35,19 +36,26 @@ extension DicomWebServer {
             var parent = [DicomTag.studyInstanceUID: study]
             if let series = scope[.seriesInstanceUID] { parent[.seriesInstanceUID] = series }
             let parentLevel: QueryLevel = scope[.seriesInstanceUID] == nil ? .study : .series
-            let parentQuery = IndexQuery(level: parentLevel, dicomKeys: parent, nameMatching: .exact)
-            let found = try await Self.blocking { try index.count(parentQuery) }
+            var parentQuery = IndexQuery(level: parentLevel, dicomKeys: parent, nameMatching: .exact)
+            parentQuery.sharingRestriction = context.access.sharingRestriction
+            let fixedParent = parentQuery
+            let found = try await Self.blocking { try index.count(fixedParent) }
             if found == 0 { throw DicomWebError(.notFound, "no such \(parentLevel == .study ? "study" : "series")") }
         }
-        let query = qido.query
+        var query = qido.query
+        query.sharingRestriction = context.access.sharingRestriction
         let matches: [QueryMatch]
         do {
-            matches = try await Self.blocking { try index.query(query) }
+            let fixedQuery = query
+            matches = try await Self.blocking { try index.query(fixedQuery) }
         } catch let error as IndexError where error.code == .invalidQuery {
             throw DicomWebError(.badRequest, error.message)
         }
         let base = base(request)
-        let answers = matches.prefix(qido.limit).map { answer($0, qido: qido, base: base) }
+        let shown = matches.prefix(qido.limit)
+        context.access.revealed(patients: shown.map(\.patient.patientID) + (qido.citizenID.map { [$0] } ?? []),
+                                studies: shown.compactMap { $0.study?.studyInstanceUID }, results: shown.count)
+        let answers = shown.map { answer($0, qido: qido, base: base) }
         var headers: HTTPFields = [.contentType: "application/dicom+json"]
         if matches.count > qido.limit {
             headers[HTTPField.Name("Warning")!] = "299 ImagingIndex: \"There are additional results that can be requested\""

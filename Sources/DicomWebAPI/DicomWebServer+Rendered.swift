@@ -28,14 +28,17 @@ extension DicomWebServer {
         group.get("studies/:study/thumbnail") { [self] request, context -> Response in
             let size = try Self.viewportSize(request) ?? thumbnails.defaultSize
             try Self.requireAccept(request, ["image/png"])
-            return try await cachedThumbnail(.study(context.parameters.get("study") ?? ""), size: size, thumbnails: thumbnails)
+            let study = context.parameters.get("study") ?? ""
+            // 404 unless the study is there and visible (the mosaic is of the whole study).
+            _ = try await instances([.studyInstanceUID: study], context: context)
+            return try await cachedThumbnail(.study(study), size: size, thumbnails: thumbnails)
         }
         group.get("studies/:study/series/:series/thumbnail") { [self] request, context -> Response in
             let size = try Self.viewportSize(request) ?? thumbnails.defaultSize
             try Self.requireAccept(request, ["image/png"])
             let keys: [DicomTag: String] = [.studyInstanceUID: context.parameters.get("study") ?? "",
                                             .seriesInstanceUID: context.parameters.get("series") ?? ""]
-            _ = try await instances(keys)  // 404 unless the series is in that study
+            _ = try await instances(keys, context: context)  // 404 unless the series is in that study (and visible)
             return try await cachedThumbnail(.series(keys[.seriesInstanceUID]!), size: size, thumbnails: thumbnails)
         }
         let instance: [(String, DicomTag)] = [("study", .studyInstanceUID), ("series", .seriesInstanceUID),
@@ -43,7 +46,7 @@ extension DicomWebServer {
         group.get("studies/:study/series/:series/instances/:instance/thumbnail") { [self] request, context -> Response in
             let size = try Self.viewportSize(request) ?? thumbnails.defaultSize
             try Self.requireAccept(request, ["image/png"])
-            let path = backend.store.path(forRelativePath: try await instances(Self.keys(context, instance))[0].instance!.path)
+            let path = backend.store.path(forRelativePath: try await instances(Self.keys(context, instance), context: context)[0].instance!.path)
             return try await image(path: path, frame: nil, window: nil, box: (size, size), format: .png, thumbnails: thumbnails)
         }
         for suffix in ["rendered", "frames/:frames/rendered"] {
@@ -57,7 +60,7 @@ extension DicomWebServer {
                 let parameters = Self.queryParameters(request.uri.query)
                 let window = try Self.window(parameters)
                 let box = try Self.viewport(request)
-                let path = backend.store.path(forRelativePath: try await instances(Self.keys(context, instance))[0].instance!.path)
+                let path = backend.store.path(forRelativePath: try await instances(Self.keys(context, instance), context: context)[0].instance!.path)
                 return try await image(path: path, frame: frame, window: window, box: box, format: format, thumbnails: thumbnails)
             }
         }

@@ -7,13 +7,14 @@ extension DicomWebServer {
     /// STOW-RS (PS3.18 §10.5): multipart/related of application/dicom parts, each through the
     /// one ingest pipeline as it arrives; per-instance results in the response.
     func addSTOWRoutes(_ group: RouterGroup<WebRequestContext>) {
-        group.post("studies") { [self] request, _ -> Response in try await stow(request, study: nil) }
+        group.post("studies") { [self] request, context -> Response in try await stow(request, study: nil, context: context) }
         group.post("studies/:study") { [self] request, context -> Response in
-            try await stow(request, study: context.parameters.get("study"))
+            try await stow(request, study: context.parameters.get("study"), context: context)
         }
     }
 
-    func stow(_ request: Request, study: String?) async throws -> Response {
+    func stow(_ request: Request, study: String?, context: WebRequestContext) async throws -> Response {
+        let hospital = context.access.principal?.hospital
         let contentType = request.headers[.contentType] ?? ""
         guard contentType.lowercased().hasPrefix("multipart/related") else {
             throw DicomWebError(.unsupportedMediaType, "STOW-RS takes multipart/related; type=\"application/dicom\"")
@@ -49,7 +50,7 @@ extension DicomWebServer {
                     }
                     let path = part.path
                     let source = "STOW-RS part \(outcomes.count + 1)"
-                    outcomes.append(await Self.blocking { backend.ingest(partAt: path, expectedStudy: study, source: source) })
+                    outcomes.append(await Self.blocking { backend.ingest(partAt: path, expectedStudy: study, hospital: hospital, source: source) })
                 }
             }
         } catch {

@@ -17,10 +17,10 @@ extension DicomWebServer {
         ]
         for (path, parameters) in scopes {
             group.get(RouterPath(path)) { [self] request, context -> Response in
-                try await retrieve(request, keys: Self.keys(context, parameters))
+                try await retrieve(request, keys: Self.keys(context, parameters), context: context)
             }
             group.get(RouterPath(path + "/metadata")) { [self] request, context -> Response in
-                try await metadata(request, keys: Self.keys(context, parameters))
+                try await metadata(request, keys: Self.keys(context, parameters), context: context)
             }
         }
     }
@@ -35,7 +35,7 @@ extension DicomWebServer {
             guard let text = context.parameters.get("tag"), let tag = DicomTag(parsing: text) else {
                 throw DicomWebError(.badRequest, "bulk data is addressed by a tag GGGGEEEE")
             }
-            let path = backend.store.path(forRelativePath: try await instances(Self.keys(context, instance))[0].instance!.path)
+            let path = backend.store.path(forRelativePath: try await instances(Self.keys(context, instance), context: context)[0].instance!.path)
             let backend = self.backend
             guard let bytes = try await Self.blocking({ try backend.bulkData(ofFileAt: path, tag: tag.rawValue) }) else {
                 throw DicomWebError(.notFound, "the instance has no element \(tag)")
@@ -49,7 +49,7 @@ extension DicomWebServer {
                 throw DicomWebError(.badRequest, "frames are numbered from 1, separated by commas")
             }
             let numbers = list.map { $0! }
-            let path = backend.store.path(forRelativePath: try await instances(Self.keys(context, instance))[0].instance!.path)
+            let path = backend.store.path(forRelativePath: try await instances(Self.keys(context, instance), context: context)[0].instance!.path)
             let backend = self.backend
             let frames: [Data]?
             do {
@@ -78,7 +78,7 @@ extension DicomWebServer {
 
     /// WADO-URI (PS3.18 §9): `requestType=WADO&studyUID=&seriesUID=&objectUID=`, as application/dicom.
     func addWADOURIRoute(_ router: Router<WebRequestContext>) {
-        router.get("wado") { [self] request, _ -> Response in
+        router.get("wado") { [self] request, context -> Response in
             let q = request.uri.queryParameters
             guard q["requestType"].map(String.init) == "WADO" else {
                 throw DicomWebError(.badRequest, "requestType must be WADO")
@@ -93,7 +93,7 @@ extension DicomWebServer {
                 throw DicomWebError(.notAcceptable, "contentType \(contentType) is not offered; use application/dicom, image/jpeg or image/png")
             }
             let files = try await instances([.studyInstanceUID: String(study), .seriesInstanceUID: String(series),
-                                             .sopInstanceUID: String(object)])
+                                             .sopInstanceUID: String(object)], context: context)
             let file = files[0].instance!
             if contentType != "application/dicom" {
                 guard let thumbnails else { throw DicomWebError(.notAcceptable, "rendering is not available") }
@@ -140,17 +140,22 @@ extension DicomWebServer {
     }
 
     /// The instances a WADO path names (404 when none).
-    func instances(_ keys: [DicomTag: String]) async throws -> [QueryMatch] {
+    /// The instances the path names that this request may see (the sharing consent); 404 when none.
+    /// Records what they reveal for the audit trail.
+    func instances(_ keys: [DicomTag: String], context: WebRequestContext) async throws -> [QueryMatch] {
         for value in keys.values where value.isEmpty || value.contains("*") || value.contains("?") || value.contains("\\") {
             throw DicomWebError(.badRequest, "UIDs in the path must be single UIDs")
         }
         let index = backend.index
         var query = IndexQuery(level: .instance, dicomKeys: keys, nameMatching: .exact)
         query.ordering = [.init(.seriesNumber), .init(.instanceNumber)]
+        query.sharingRestriction = context.access.sharingRestriction
         let fixedQuery = query
         let matches = try await Self.blocking { try index.query(fixedQuery) }
         let records = matches.filter { $0.instance != nil }
         if records.isEmpty { throw DicomWebError(.notFound, "no such \(keys[.sopInstanceUID] != nil ? "instance" : keys[.seriesInstanceUID] != nil ? "series" : "study")") }
+        context.access.revealed(patients: Set(records.map(\.patient.patientID)),
+                                studies: Set(records.compactMap { $0.study?.studyInstanceUID }), results: records.count)
         return records
     }
 
@@ -183,9 +188,9 @@ extension DicomWebServer {
         return wanted
     }
 
-    func retrieve(_ request: Request, keys: [DicomTag: String]) async throws -> Response {
+    func retrieve(_ request: Request, keys: [DicomTag: String], context: WebRequestContext) async throws -> Response {
         let target = try Self.requestedTransferSyntax(request)
-        let files = try await instances(keys)
+        let files = try await instances(keys, context: context)
         let store = backend.store
         let parts = files.map { match -> (path: String, stored: String, send: String) in
             let i = match.instance!
@@ -225,9 +230,9 @@ extension DicomWebServer {
             })
     }
 
-    func metadata(_ request: Request, keys: [DicomTag: String]) async throws -> Response {
+    func metadata(_ request: Request, keys: [DicomTag: String], context: WebRequestContext) async throws -> Response {
         try Self.requireAccept(request, ["application/dicom+json", "application/json"])
-        let files = try await instances(keys)
+        let files = try await instances(keys, context: context)
         let base = base(request)
         let study = keys[.studyInstanceUID] ?? ""
         let backend = self.backend

@@ -11,6 +11,7 @@ import ServiceLifecycle
 import Synchronization
 import DicomCore
 import DicomIndex
+import AccessControl
 
 /// The HTTP server: DICOMweb under `/dicom-web` (QIDO-RS, WADO-RS, STOW-RS), WADO-URI at
 /// `/wado`, health and metrics. A swift-service-lifecycle `Service` of the app's ServiceGroup.
@@ -19,18 +20,20 @@ public final class DicomWebServer: Service, Sendable {
     let backend: any DicomWebBackend
     let jobs: (any JobRunning)?
     let thumbnails: WebThumbnails?
+    let authenticator: Authenticator
     let logger: Logger
     private let boundPort = Mutex<Int?>(nil)
     private let onListening: @Sendable (Int) -> Void
 
     /// `onListening` is told the port once the socket listens (port 0 picks a free one).
-    public init(configuration: DicomWebConfiguration, backend: any DicomWebBackend, jobs: (any JobRunning)? = nil,
-                thumbnails: WebThumbnails? = nil, logger: Logger = Logger(label: "imaging-index.http"),
+    public init(configuration: DicomWebConfiguration, backend: any DicomWebBackend, authenticator: Authenticator,
+                jobs: (any JobRunning)? = nil, thumbnails: WebThumbnails? = nil, logger: Logger = Logger(label: "imaging-index.http"),
                 onListening: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.configuration = configuration
         self.backend = backend
         self.jobs = jobs
         self.thumbnails = thumbnails
+        self.authenticator = authenticator
         self.logger = logger
         self.onListening = onListening
     }
@@ -71,6 +74,7 @@ public final class DicomWebServer: Service, Sendable {
     func makeRouter() -> Router<WebRequestContext> {
         let router = Router(context: WebRequestContext.self)
         router.add(middleware: AuditMiddleware(backend: backend))
+        router.add(middleware: AccessMiddleware(authenticator: authenticator, logger: logger))
         router.add(middleware: ErrorLogMiddleware(logger: logger))
         addHealthRoutes(router)
         addQIDORoutes(router.group("dicom-web"))
@@ -95,7 +99,8 @@ public final class DicomWebServer: Service, Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: backend.metricsText())))
         }
-        router.get("admin/audit") { [backend] request, _ -> Response in
+        // The audit trail, and its emergency overrides alone (the report for admins).
+        let audit: @Sendable (Request, WebRequestContext) async throws -> Response = { [backend] request, _ in
             let parameters = Self.queryParameters(request.uri.query)
             func value(_ name: String) -> String? { parameters.first { $0.0 == name }?.1 }
             var since: Date?
@@ -108,9 +113,15 @@ public final class DicomWebServer: Service, Sendable {
             let limit = Int(value("limit") ?? "1000") ?? -1
             guard (1...100_000).contains(limit) else { throw DicomWebError(.badRequest, "limit must be 1 ... 100000") }
             let (start, actor, patient) = (since, value("who"), value("patient"))
-            let json = try await Self.blocking { try backend.auditRecords(since: start, actor: actor, patient: patient, limit: limit) }
+            let overrides = request.uri.path.hasSuffix("/overrides")
+            let json = try await Self.blocking {
+                try backend.auditRecords(since: start, actor: actor, patient: patient, overridesOnly: overrides, limit: limit)
+            }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
         }
+        router.get("admin/audit", use: audit)
+        router.get("admin/overrides", use: audit)
+        addConsentRoutes(router)
         router.get("admin/stats") { [backend] _, _ -> Response in
             let stats = try await Self.blocking { try backend.index.statistics(currentPolicy: "") }
             return try Self.json(stats)
@@ -170,8 +181,10 @@ public final class DicomWebServer: Service, Sendable {
     }
 }
 
-/// Records every DICOMweb and admin request in the audit trail: who (not authenticated yet:
-/// `anonymous`), from where, what, and the HTTP status. Health and metrics are not recorded.
+/// Records every DICOMweb and admin request in the audit trail: who (the authenticated identity;
+/// `anonymous` when authentication failed), from where, what (the path, and the patients and
+/// studies the answer revealed), the HTTP status and the number of results. Refusals (401/403)
+/// are recorded too. Health and metrics are not.
 struct AuditMiddleware: RouterMiddleware {
     typealias Context = WebRequestContext
     let backend: any DicomWebBackend
@@ -185,13 +198,19 @@ struct AuditMiddleware: RouterMiddleware {
         let action: String = path.hasPrefix("/admin") ? "admin"
             : request.method == .post ? "store"
             : path.hasSuffix("/studies") || path.hasSuffix("/series") || path.hasSuffix("/instances") ? "query" : "retrieve"
-        var studies: [String] = []
+        var named: [String] = []
         let parts = path.split(separator: "/")
-        if let i = parts.firstIndex(of: "studies"), i + 1 < parts.count { studies.append(String(parts[i + 1])) }
-        if path.hasPrefix("/wado"), let study = request.uri.queryParameters["studyUID"] { studies.append(String(study)) }
+        if let i = parts.firstIndex(of: "studies"), i + 1 < parts.count { named.append(String(parts[i + 1])) }
+        if path.hasPrefix("/wado"), let study = request.uri.queryParameters["studyUID"] { named.append(String(study)) }
         func record(_ status: Int) {
-            backend.record(WebAccess(address: address, method: request.method.rawValue, target: request.uri.description,
-                                     status: status, action: action, studies: studies))
+            let access = context.access
+            let touched = access.touched
+            let principal = access.principal
+            backend.record(WebAccess(actor: principal?.actor ?? "anonymous", hospital: principal?.hospital, address: address,
+                                     method: request.method.rawValue, target: request.uri.description, status: status,
+                                     action: action, patients: touched.patients,
+                                     studies: Array(Set(named + touched.studies)).sorted(),
+                                     results: touched.results ?? 0, override: access.override))
         }
         do {
             let response = try await next(request, context)

@@ -38,6 +38,8 @@ struct QIDORequest: Sendable {
             case "offset":
                 guard let n = Int(value), n >= 0 else { throw DicomWebError(.badRequest, "offset must be a number ≥ 0, not '\(value)'") }
                 offset = n
+            case "emergency":
+                continue // the emergency override's reason (the access middleware reads it)
             case "fuzzymatching":
                 guard value == "true" || value == "false" else {
                     throw DicomWebError(.badRequest, "fuzzymatching must be true or false, not '\(value)'")

@@ -5,6 +5,7 @@ import DicomNetwork
 import PatientIdentity
 import DicomWebAPI
 import Thumbnails
+import AccessControl
 
 /// ImagingIndex's settings: defaults, overridden by a JSON file (`<data-dir>/imaging-index.json`
 /// or `--config PATH`). Unknown keys are refused so that a typo never silently does nothing.
@@ -36,6 +37,8 @@ public struct Configuration: Sendable {
     /// Series and study thumbnails, made in the background by `serve`.
     public var thumbnailsEnabled = true
     public var thumbnails = ThumbnailSettings()
+    /// Who may use the HTTP side (API tokens, JWTs) and development mode.
+    public var access = AccessSettings()
 
     public init(dataDirectory: URL) {
         self.dataDirectory = dataDirectory
@@ -48,10 +51,11 @@ public struct Configuration: Sendable {
     public var policy: IndexingPolicy { IndexingPolicy(extraTags: extraTags) }
 
     static let knownKeys: Set<String> = ["extraTags", "duplicatePolicy", "workers", "maxCommitBatch", "logLevel", "dicom",
-                                         "identity", "http", "thumbnails"]
+                                         "identity", "http", "thumbnails", "access"]
     static let knownDicomKeys: Set<String> = ["aeTitle", "port", "bindAddress", "peers", "acceptAnyPeer", "maxPDU",
-                                              "acseTimeout", "dimseTimeout", "maxAssociations", "maxFindMatches"]
-    static let knownPeerKeys: Set<String> = ["aeTitle", "host", "port", "hospital", "permissions"]
+                                              "acseTimeout", "dimseTimeout", "maxAssociations", "maxFindMatches", "tls"]
+    static let knownPeerKeys: Set<String> = ["aeTitle", "host", "port", "hospital", "permissions", "role",
+                                             "emergencyOverride", "certificateSHA256"]
     static let knownThumbnailKeys: Set<String> = ["enabled", "size", "workers", "quietSeconds", "maxDelaySeconds",
                                                   "maxPending", "pngCompression"]
 
@@ -126,6 +130,11 @@ public struct Configuration: Sendable {
             guard let thumbnails = value as? [String: Any] else { throw fail("thumbnails", "an object") }
             try parseThumbnails(thumbnails, into: &config, file: candidate.path)
         }
+        if let value = object["access"] {
+            guard let access = value as? [String: Any] else { throw fail("access", "an object") }
+            config.access = try parseAccess(access, file: candidate.path)
+        }
+        if config.access.developmentMode { config.dicom.acceptAnyPeer = true }
         return config
     }
 
@@ -241,6 +250,10 @@ public struct Configuration: Sendable {
         if let n = try number("dimseTimeout", 1...3600) { d.dimseTimeoutSeconds = UInt32(n) }
         if let n = try number("maxAssociations", 1...1000) { d.maxAssociations = UInt32(n) }
         if let n = try number("maxFindMatches", 1...1_000_000) { d.maxFindMatches = n }
+        if let value = object["tls"] {
+            guard let tls = value as? [String: Any] else { throw fail("tls", "an object") }
+            d.tls = try parseDicomTLS(tls, file: file)
+        }
         if let value = object["peers"] {
             guard let list = value as? [[String: Any]] else { throw fail("peers", "a list of objects") }
             for (i, p) in list.enumerated() {
@@ -250,6 +263,15 @@ public struct Configuration: Sendable {
                 }
                 let ae = try aeTitle(p["aeTitle"], "peers[\(i)].aeTitle")
                 var permissions = Set(DicomNodeConfiguration.Permission.allCases)
+                if let given = p["role"] {
+                    // pacs: store; radiologist: query and retrieve; admin: all three.
+                    let roles = Role.allCases.map(\.rawValue).joined(separator: ", ")
+                    guard let name = given as? String, let role = Role(rawValue: name) else {
+                        throw fail("peers[\(i)].role", "one of \(roles)")
+                    }
+                    permissions = Set(role.permissions.compactMap { DicomNodeConfiguration.Permission(rawValue: $0.rawValue) })
+                    if p["permissions"] != nil { throw fail("peers[\(i)]", "given a role or permissions, not both") }
+                }
                 if let given = p["permissions"] {
                     guard let names = given as? [String] else { throw fail("peers[\(i)].permissions", "a list of store, query, retrieve") }
                     permissions = []
@@ -265,8 +287,22 @@ public struct Configuration: Sendable {
                     guard let n = value as? Int, (1...65535).contains(n) else { throw fail("peers[\(i)].port", "a port number") }
                     port = UInt16(n)
                 }
+                var emergency = false
+                if let value = p["emergencyOverride"] {
+                    guard let flag = value as? Bool else { throw fail("peers[\(i)].emergencyOverride", "true or false") }
+                    emergency = flag
+                }
+                var fingerprint: String?
+                if let value = p["certificateSHA256"] {
+                    let hex = (value as? String ?? "").lowercased().filter { $0 != ":" }
+                    guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
+                        throw fail("peers[\(i)].certificateSHA256", "a SHA-256 fingerprint (64 hex digits, colons allowed)")
+                    }
+                    fingerprint = hex
+                }
                 d.peers.append(.init(aeTitle: ae, host: p["host"] as? String, port: port,
-                                     hospital: p["hospital"] as? String ?? ae, permissions: permissions))
+                                     hospital: p["hospital"] as? String ?? ae, permissions: permissions,
+                                     emergencyOverride: emergency, certificateSHA256: fingerprint))
             }
         }
         return d

@@ -7,6 +7,7 @@ import DicomNetwork
 import DicomStorage
 import PatientIdentity
 import AuditTrail
+import AccessControl
 
 /// Wires the DIMSE handlers to the ingest pipeline and the index: C-STORE into the pipeline,
 /// C-FIND and C-MOVE/C-GET out of the index (queries never read files).
@@ -25,7 +26,7 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
                context: AssociationContext) -> DimseAnswer {
         do {
             _ = try pipeline.ingestReceivedFile(file, origin: .dimse, sourceAETitle: context.callingAETitle,
-                                                expected: (sopClassUID, sopInstanceUID),
+                                                hospital: context.peer.hospital, expected: (sopClassUID, sopInstanceUID),
                                                 source: "association \(context.id)")
             record(context, action: "store", detail: "SOPInstanceUID=\(sopInstanceUID)", outcome: "ok", results: 1)
             return DimseAnswer(.success)
@@ -63,9 +64,16 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
                 detail: String, outcome: String, results: Int = 0) {
         guard let audit else { return }
         let logger = self.logger
+        // Every query or retrieve of an emergency peer is an override of the sharing consent.
+        let override = context.peer.emergencyOverride && action != "store" ? "emergency AE \(context.callingAETitle)" : nil
+        if override != nil {
+            logger.notice("emergency override of the sharing consent", metadata: [
+                "dicom.association_id": "\(context.id)", "dicom.calling_ae": "\(context.callingAETitle)",
+                "dicom.action": "\(action)", "dicom.results": "\(results)"])
+        }
         audit.record(AuditRecord(actor: "ae:\(context.callingAETitle)", hospital: context.peer.hospital, via: "dimse",
                                  address: context.peerHost, action: action, patients: patients, studies: studies,
-                                 detail: detail, outcome: outcome, results: results)) { error in
+                                 detail: detail, outcome: outcome, results: results, override: override)) { error in
             logger.error("audit trail not written", metadata: ["error": "\(error)"])
         }
     }
@@ -74,11 +82,20 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
         keys.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
     }
 
+    /// The sharing consent for a DIMSE peer: its own hospital's studies of an opted-out person,
+    /// unless it is a configured emergency AE.
+    static func sharingRestriction(_ context: AssociationContext) -> String? {
+        SharingScope.restriction(for: Principal(actor: "ae:\(context.callingAETitle)", hospital: context.peer.hospital,
+                                                permissions: []),
+                                 override: context.peer.emergencyOverride ? "emergency AE" : nil)
+    }
+
     // MARK: C-FIND
 
     func find(_ request: FindRequest, context: AssociationContext, limit: Int,
               emit: (FindAnswer) -> Bool) -> DimseAnswer {
         var query = IndexQuery(level: request.level, dicomKeys: request.keys, extraTags: extraTags, limit: limit + 1)
+        query.sharingRestriction = Self.sharingRestriction(context)
         let citizen = citizenLookup(request.keys, level: request.level)
         if let citizen {
             // The person across hospitals: every local patient linked to the citizen ID.
@@ -191,6 +208,7 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
         }
         do {
             var query = IndexQuery(level: .instance, dicomKeys: keys, nameMatching: .exact)
+            query.sharingRestriction = Self.sharingRestriction(context)
             if let citizen = citizenLookup(request.keys, level: request.level) {
                 query.filters[.patientID] = nil
                 query.filters[.issuerOfPatientID] = nil

@@ -18,7 +18,7 @@ struct DicomWebBackendAdapter: DicomWebBackend {
     var index: any IndexStore { pipeline.index }
     var store: FileStore { pipeline.store }
 
-    func ingest(partAt path: String, expectedStudy: String?, source: String) -> StowOutcome {
+    func ingest(partAt path: String, expectedStudy: String?, hospital: String?, source: String) -> StowOutcome {
         // Identify the part first: its UIDs go into the response whatever happens next.
         let identity: (sopClass: String, sop: String, study: String)?
         do {
@@ -33,7 +33,8 @@ struct DicomWebBackendAdapter: DicomWebBackend {
                            message: "the instance belongs to another study than the URL's")
         }
         do {
-            let outcome = try pipeline.ingestReceivedFile(path, origin: .stow, sourceAETitle: nil, expected: nil, source: source)
+            let outcome = try pipeline.ingestReceivedFile(path, origin: .stow, sourceAETitle: nil, hospital: hospital,
+                                                          expected: nil, source: source)
             switch outcome {
             case .duplicate(let sop):
                 return .duplicate(sopClassUID: identity?.sopClass ?? "", sopInstanceUID: sop)
@@ -70,21 +71,25 @@ struct DicomWebBackendAdapter: DicomWebBackend {
 
     func metricsText() -> String { metrics() }
 
-    func auditRecords(since: Date?, actor: String?, patient: String?, limit: Int) throws -> Data {
+    func auditRecords(since: Date?, actor: String?, patient: String?, overridesOnly: Bool, limit: Int) throws -> Data {
         guard let audit else { return Data("[]".utf8) }
         try audit.flush()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
-        return try encoder.encode(try audit.records(since: since, actor: actor, patient: patient, limit: limit))
+        return try encoder.encode(try audit.records(since: since, actor: actor, patient: patient, overridesOnly: overridesOnly,
+                                                     limit: limit))
     }
 
     func record(_ access: WebAccess) {
         guard let audit else { return }
         let logger = self.logger
-        audit.record(AuditRecord(actor: "anonymous", via: "http", address: access.address, action: access.action,
-                                 studies: access.studies, detail: "\(access.method) \(access.target)",
-                                 outcome: access.status < 400 ? "ok" : "HTTP \(access.status)")) { error in
+        audit.record(AuditRecord(actor: access.actor, hospital: access.hospital, via: "http", address: access.address,
+                                 action: access.action, patients: access.patients, studies: access.studies,
+                                 detail: "\(access.method) \(access.target)",
+                                 outcome: access.status < 400 ? "ok" : access.status == 401 || access.status == 403
+                                     ? "refused (HTTP \(access.status))" : "HTTP \(access.status)",
+                                 results: access.results, override: access.override)) { error in
             logger.error("audit trail not written", metadata: ["error": "\(error)"])
         }
     }

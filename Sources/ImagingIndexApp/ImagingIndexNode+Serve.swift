@@ -7,6 +7,7 @@ import Synchronization
 import DicomNetwork
 import DicomWebAPI
 import Thumbnails
+import AccessControl
 
 extension ImagingIndexNode {
     /// The DIMSE listener of this node (port bound now, so a taken port fails here).
@@ -37,6 +38,18 @@ extension ImagingIndexNode {
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         let registry = Self.bootstrapMetrics()
+        if configuration.access.developmentMode {
+            for _ in 0..<3 {
+                logger.warning("DEVELOPMENT MODE: every HTTP request is let in as an administrator and every DICOM peer is accepted; never use this with patient data")
+            }
+        }
+        if configuration.access.tokens.isEmpty && configuration.access.jwt == nil && !configuration.access.developmentMode
+            && configuration.http.enabled {
+            logger.notice("no API tokens or JWT keys are configured: every DICOMweb and admin request will be refused (401)")
+        }
+        // Studies indexed before their hospital was known get it from their sending AE title.
+        let assigned = (try? index.assignHospitals(bySourceAETitle: configuration.dicom.hospitalsByAETitle)) ?? 0
+        if assigned > 0 { logger.info("hospital recorded for earlier studies", metadata: ["count": "\(assigned)"]) }
         let dimse = try makeDimseService(logger: logger)
         // Services stop in reverse order: the HTTP server and the DICOM listener first, then the
         // thumbnail generator.
@@ -50,8 +63,14 @@ extension ImagingIndexNode {
             let web = WebThumbnails(
                 maker: thumbnails?.maker ?? ThumbnailMaker(source: IndexThumbnailSource(index: index, store: store), renderer: renderer),
                 cache: thumbnails?.cache, renderer: renderer, defaultSize: configuration.thumbnails.size)
+            let authenticator: Authenticator
+            do {
+                authenticator = try await Authenticator.make(configuration.access)
+            } catch {
+                throw ImagingIndexError(.configuration, "access: \(error.message)")
+            }
             services.append(.init(service: DicomWebServer(configuration: configuration.http, backend: backend,
-                                                          jobs: JobRunner(node: self, logger: logger), thumbnails: web,
+                                                          authenticator: authenticator, jobs: JobRunner(node: self, logger: logger), thumbnails: web,
                                                           logger: logger)))
         }
         let group = ServiceGroup(configuration: .init(

@@ -18,6 +18,7 @@ struct AuditCommand: ParsableCommand {
     @Flag(help: "JSON lines.") var json = false
     @Flag(help: "DICOM PS3.15 / IHE ATNA audit messages (XML), one per line.") var atna = false
     @Flag(help: "Recompute the hash chain; exit 2 when it is broken.") var verify = false
+    @Flag(help: "Only emergency overrides of the sharing consent (the report to review).") var overrides = false
 
     func run() throws {
         let configuration = try common.load()
@@ -41,7 +42,7 @@ struct AuditCommand: ParsableCommand {
             }
             start = parsed
         }
-        let records = try log.records(since: start, actor: who, patient: patient, limit: limit)
+        let records = try log.records(since: start, actor: who, patient: patient, overridesOnly: overrides, limit: limit)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .iso8601

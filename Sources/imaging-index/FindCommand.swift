@@ -4,6 +4,8 @@ import DicomCore
 import DicomIndex
 import ImagingIndexApp
 import PatientIdentity
+import AccessControl
+import AuditTrail
 
 struct FindCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,6 +48,10 @@ struct FindCommand: ParsableCommand {
     @Option(help: "At most this many results.") var limit: Int?
     @Option(help: "Skip this many results.") var offset: Int = 0
     @Flag(help: "JSON output.") var json = false
+    @Option(help: "Answer as a radiologist of this hospital would be answered (the sharing consent applies).")
+    var hospital: String?
+    @Option(help: "With --hospital: an emergency override of the sharing consent, with its reason (audited).")
+    var emergency: String?
 
     func run() throws {
         guard let queryLevel = QueryLevel(parsing: level) else {
@@ -87,6 +93,11 @@ struct FindCommand: ParsableCommand {
             }
         }
 
+        if emergency != nil && hospital == nil { throw ValidationError("--emergency goes with --hospital") }
+        if let hospital {
+            query.sharingRestriction = SharingScope.restriction(
+                for: Principal(actor: "cli", hospital: hospital, permissions: [.query]), override: emergency)
+        }
         let configuration = try common.load()
         let index = try ImagingIndexReader.open(configuration)
         let matches: [QueryMatch]
@@ -95,6 +106,13 @@ struct FindCommand: ParsableCommand {
         } catch {
             throw CommandFailure(message: "find: \(error.message)")
         }
+        // The CLI reads the index directly (an administrator's access): recorded all the same.
+        try AuditLog(path: configuration.auditPath).append(AuditRecord(
+            actor: "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown"), hospital: hospital, via: "cli",
+            action: "query", patients: Array(Set(matches.map(\.patient.patientID) + (query.citizenID.map { [$0] } ?? []))).sorted(),
+            studies: Array(Set(matches.compactMap { $0.study?.studyInstanceUID })).sorted(),
+            detail: "find " + CommandLine.arguments.dropFirst(2).filter { !$0.hasPrefix("/") }.joined(separator: " "),
+            outcome: "ok", results: matches.count, override: emergency))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

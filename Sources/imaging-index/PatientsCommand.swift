@@ -9,8 +9,8 @@ import AuditTrail
 struct PatientsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "patients",
-        abstract: "Citizen-ID links: show, link, unlink, and the review list of conflicts.",
-        subcommands: [Show.self, Link.self, Unlink.self, Conflicts.self]
+        abstract: "Citizen-ID links: show, link, unlink, the review list of conflicts, and sharing consent.",
+        subcommands: [Show.self, Link.self, Unlink.self, Conflicts.self, Consent.self]
     )
 
     struct LocalPatient: ParsableArguments {
@@ -129,6 +129,65 @@ struct PatientsCommand: ParsableCommand {
                       + "→ \(c.citizenID): \(c.detail)" + (c.resolvedAt != nil ? " (resolved by \(c.resolvedBy ?? "?"): \(c.resolution ?? ""))" : ""))
             }
             print("\(conflicts.count) case\(conflicts.count == 1 ? "" : "s")")
+        }
+    }
+
+    struct Consent: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A person's consent to cross-hospital sharing: show it, or record an opt-out / its withdrawal.",
+            discussion: """
+                Opted out: a radiologist of hospital X sees only hospital X's studies of the person, over DIMSE,
+                DICOMweb and thumbnails alike, unless an (audited) emergency override is used. Without a citizen
+                ID: the list of every person opted out.
+                """)
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The citizen ID.") var citizenId: String?
+        @Flag(help: "Record that the person opts out of sharing.") var optOut = false
+        @Flag(help: "Record that the person shares again.") var optIn = false
+        @Option(help: "Why (the person's request, a form number); required with --opt-out/--opt-in.") var reason: String?
+        @Option(help: "Who (default: cli:$USER).") var by: String?
+        @Flag(help: "JSON output.") var json = false
+
+        func run() throws {
+            let configuration = try common.load()
+            let index = try ImagingIndexReader.open(configuration)
+            guard let citizenId else {
+                if optOut || optIn { throw ValidationError("--opt-out/--opt-in need a citizen ID") }
+                let list: [SharingConsent]
+                do { list = try index.optedOutCitizens() } catch { throw CommandFailure(message: "patients consent: \(error.message)") }
+                if json { return print(try PatientsCommand.json(list)) }
+                for c in list { print("\(c.citizenID) opted out \(ISO8601DateFormatter().string(from: c.updatedAt)) by \(c.actor): \(c.reason)") }
+                return print("\(list.count) person\(list.count == 1 ? "" : "s") opted out")
+            }
+            let id = try PatientsCommand.citizen(citizenId)
+            if optOut && optIn { throw ValidationError("--opt-out or --opt-in, not both") }
+            let actor = by ?? "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown")
+            if optOut || optIn {
+                guard let reason, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw ValidationError("--reason is required to change a consent")
+                }
+                do {
+                    try index.setSharingConsent(citizenID: id.value, optedOut: optOut, actor: actor, reason: reason)
+                } catch {
+                    throw CommandFailure(message: "patients consent: \(error.message)")
+                }
+                try AuditLog(path: configuration.auditPath).append(AuditRecord(
+                    actor: actor, via: "cli", action: optOut ? "consent-opt-out" : "consent-opt-in", patients: [id.value],
+                    detail: reason, outcome: "ok", results: 1))
+            }
+            struct Output: Encodable { var citizenID: String; var optedOut: Bool; var history: [SharingConsent] }
+            let output: Output
+            do {
+                output = Output(citizenID: id.value, optedOut: try index.sharingConsent(citizenID: id.value)?.optedOut ?? false,
+                                history: try index.sharingConsentHistory(citizenID: id.value))
+            } catch {
+                throw CommandFailure(message: "patients consent: \(error.message)")
+            }
+            if json { return print(try PatientsCommand.json(output)) }
+            print("\(id.value): \(output.optedOut ? "opted OUT of cross-hospital sharing" : "shared across hospitals")")
+            for c in output.history {
+                print("  \(ISO8601DateFormatter().string(from: c.updatedAt)) \(c.optedOut ? "opt-out" : "opt-in") by \(c.actor): \(c.reason)")
+            }
         }
     }
 

@@ -7,7 +7,7 @@ import DicomTestSupport
 /// the retired OtherPatientIDs, each with its own local numbers.
 @Suite(.serialized) struct CitizenLookupTests {
     static let config = """
-        { "dicom": { "acceptAnyPeer": true },
+        { "access": { "developmentMode": true },
           "identity": { "nationalIssuer": "VN-CCCD",
             "hospitals": [
               { "name": "Chợ Rẫy", "institutionNames": ["Bệnh viện Chợ Rẫy"],

@@ -13,7 +13,7 @@ import DicomTestSupport
     var base: String { "http://127.0.0.1:\(server.httpPort)" }
 
     init() throws {
-        server = try ServerProcess(dataDirectory: dir.appending("data"), config: #"{ "dicom": { "acceptAnyPeer": true } }"#)
+        server = try ServerProcess(dataDirectory: dir.appending("data"), config: #"{ "access": { "developmentMode": true } }"#)
     }
 
     /// One GET or POST; returns status, headers (lower-cased names) and body.
@@ -107,7 +107,7 @@ import DicomTestSupport
         try #require(imported.status == 0, "\(imported.stderr)")
         try? FileManager.default.removeItem(at: corpus)
         // Thumbnails off: rendering a 512 MiB image takes memory of its own, which is not what is measured here.
-        let big = try ServerProcess(dataDirectory: data, config: #"{ "thumbnails": { "enabled": false } }"#)
+        let big = try ServerProcess(dataDirectory: data, config: #"{ "thumbnails": { "enabled": false }, "access": { "developmentMode": true } }"#)
         defer { big.stop() }
         let result = try PythonPeer.run("stream_study.py", ["http://127.0.0.1:\(big.httpPort)/dicom-web", study,
                                                             String(big.process.processIdentifier)], timeout: 600)
