@@ -2,7 +2,8 @@
 import PackageDescription
 
 let dcmtkLibraries: [LinkerSetting] = [
-    "dcmnet", "dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "oflog", "ofstd", "openjp2", "png16", "jpeg", "z",
+    "dcmnet", "dcmtls", "dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "oflog", "ofstd", "openjp2", "png16", "jpeg", "z",
+    "ssl", "crypto",
 ].map { .linkedLibrary($0) }
 
 let package = Package(

@@ -20,10 +20,14 @@
 //    holds at most 128 presentation contexts, fewer than DCMTK's storage SOP classes. Splitting the
 //    list over several profiles would not help (only the active one is used), so the profile
 //    machinery is bypassed and every proposed context is accepted or refused here.
+//  - DICOM TLS (cdcm_tls.cpp): a DcmTLSTransportLayer subclass is set on the acceptor network, so
+//    ASC_receiveAssociation does the TLS handshake (bounded by the ACSE timeout) before reading the
+//    A-ASSOCIATE-RQ; a failed handshake is just a failed receive for the loop.
 
 #include "cdcm.h"
 #include "cdcm_internal.h"
 #include "cdcm_net.h"
+#include "cdcm_tls.h"
 
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dctk.h"
@@ -401,6 +405,7 @@ struct ServerConfig {
     uint32_t acseTimeout = 0;
     uint32_t dimseTimeout = 0;
     uint32_t maxAssociations = 0;
+    bool tls = false; // the acceptor network has the TLS transport layer
     void *context = nullptr;
     cdcm_association_callback onAssociation = nullptr;
     cdcm_association_end_callback onAssociationEnd = nullptr;
@@ -419,6 +424,7 @@ struct cdcm_scp {
     ServerConfig config;
     DcmSharedSCPConfig sharedConfig;
     T_ASC_Network *network = nullptr;
+    std::unique_ptr<DcmTransportLayer> transportLayer; // TLS; used by network, outlives it (see ~cdcm_scp)
     uint16_t port = 0;
     std::atomic<bool> stopRequested{false};
     std::atomic<bool> running{false};
@@ -432,7 +438,7 @@ struct cdcm_scp {
 
     ~cdcm_scp() {
         if (network != nullptr)
-            ASC_dropNetwork(&network);
+            ASC_dropNetwork(&network); // before transportLayer, a member, is destroyed
     }
 };
 
@@ -1200,12 +1206,23 @@ void serveAssociation(cdcm_scp *server, uint64_t id, T_ASC_Association *assoc) {
     const std::string callingAE = trim(params->DULparams.callingAPTitle);
     const std::string calledAE = trim(params->DULparams.calledAPTitle);
     const std::string peerHost = params->DULparams.callingPresentationAddress;
+    std::string certificateSubject, certificateSHA256;
+    bool secure = false, hasCertificate = false;
+    if (config.tls) {
+        cdcm_detail::restoreReceiveTimeout(assoc);
+        secure = cdcm_detail::isSecureAssociation(assoc);
+        hasCertificate = secure && cdcm_detail::peerCertificate(assoc, &certificateSubject, &certificateSHA256);
+    }
     cdcm_association_info info;
+    std::memset(&info, 0, sizeof(info));
     info.association_id = id;
     info.calling_ae = callingAE.c_str();
     info.called_ae = calledAE.c_str();
     info.peer_host = peerHost.c_str();
     info.max_pdu_peer = static_cast<uint32_t>(params->theirMaxPDUReceiveSize);
+    info.peer_certificate_subject = hasCertificate ? certificateSubject.c_str() : nullptr;
+    info.peer_certificate_sha256 = hasCertificate ? certificateSHA256.c_str() : nullptr;
+    info.tls = secure ? 1 : 0;
     std::unique_ptr<AssociationWorker> worker;
     try {
         worker.reset(new AssociationWorker(*server, id, assoc, callingAE));
@@ -1332,15 +1349,16 @@ void acceptLoop(cdcm_scp *scp) {
         joinFinished(scp);
         T_ASC_Association *assoc = nullptr;
         const OFCondition cond = ASC_receiveAssociation(scp->network, &assoc, static_cast<long>(config.maxReceivePDU),
-                                                        nullptr, nullptr, OFFalse, DUL_NOBLOCK, 1);
+                                                        nullptr, nullptr, config.tls ? OFTrue : OFFalse, DUL_NOBLOCK, 1);
         if (cond == DUL_NOASSOCIATIONREQUEST) {
             if (assoc != nullptr)
                 ASC_destroyAssociation(&assoc);
             continue;
         }
         if (cond.bad()) {
-            // A connection that closed or sent garbage before its A-ASSOCIATE-RQ, or a failed
-            // accept(): drop it; pause briefly so a persistent failure cannot spin the loop.
+            // A connection that closed or sent garbage before its A-ASSOCIATE-RQ, a failed TLS
+            // handshake (plain-TCP client, untrusted certificate, timeout), or a failed accept():
+            // drop it; pause briefly so a persistent failure cannot spin the loop.
             dropAssociation(assoc);
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
             continue;
@@ -1625,6 +1643,26 @@ int32_t cdcm_scp_create(const cdcm_scp_config *config, cdcm_scp **out, cdcm_erro
         c.onMove = config->on_move;
         c.onGet = config->on_get;
 
+        auto text = [](const char *value) { return std::string(value != nullptr ? value : ""); };
+        cdcm_detail::TlsServerSettings tls;
+        tls.certificateFile = text(config->tls_certificate_file);
+        tls.privateKeyFile = text(config->tls_private_key_file);
+        tls.trustedCertificatesFile = text(config->tls_trusted_certificates_file);
+        tls.requireClientCertificate = config->tls_require_client_certificate != 0;
+        tls.handshakeTimeoutSeconds = c.acseTimeout;
+        if (tls.certificateFile.empty() &&
+            (!tls.privateKeyFile.empty() || !tls.trustedCertificatesFile.empty() || tls.requireClientCertificate))
+            return fail(error, CDCM_ERR_ARGUMENT,
+                        "cdcm_scp_create: TLS settings without tls_certificate_file (set it, or clear the others)");
+        if (!tls.certificateFile.empty()) {
+            int32_t tlsStatus = CDCM_OK;
+            std::string tlsMessage;
+            server->transportLayer = cdcm_detail::makeServerTransportLayer(tls, &tlsStatus, &tlsMessage);
+            if (!server->transportLayer)
+                return fail(error, tlsStatus, "cdcm_scp_create: " + tlsMessage);
+            c.tls = true;
+        }
+
         // Process-wide DCMTK settings (dcmnet reads them when it opens sockets):
         setenv("TCP_NODELAY", "1", 0);             // Nagle off unless the environment says otherwise
         dcmDisableGethostbyaddr.set(OFTrue);       // peer_host stays numeric, no reverse DNS delay
@@ -1648,6 +1686,12 @@ int32_t cdcm_scp_create(const cdcm_scp_config *config, cdcm_scp **out, cdcm_erro
         if (cond.bad()) {
             server->network = nullptr;
             return fail(error, CDCM_ERR_IO, std::string("cdcm_scp_create: cannot initialise the network: ") + cond.text());
+        }
+        if (server->transportLayer) {
+            cond = ASC_setTransportLayer(server->network, server->transportLayer.get(), 0 /* not owned */);
+            if (cond.bad())
+                return fail(error, CDCM_ERR_INTERNAL,
+                            std::string("cdcm_scp_create: cannot set the TLS transport layer: ") + cond.text());
         }
         const std::string bindError = bindListeningSocket(server->network, c.bindAddress, config->port, &server->port);
         if (!bindError.empty())

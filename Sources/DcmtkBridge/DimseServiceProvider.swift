@@ -9,13 +9,25 @@ public struct AssociationRequest: Sendable, Hashable {
     public var calledAETitle: String
     public var peerHost: String
     public var peerMaxPDU: UInt32
+    /// The association came over TLS.
+    public var tls: Bool
+    /// The client certificate's subject as `openssl x509 -noout -subject` prints it after
+    /// "subject=" ("C = VN, O = Bach Mai Hospital, CN = BACHMAI_PACS"); nil without TLS or when the
+    /// client sent no certificate. A certificate reported here verified against the trusted file.
+    public var peerCertificateSubject: String?
+    /// SHA-256 of the client certificate (DER): 64 lowercase hex digits, no colons; nil as above.
+    public var peerCertificateSHA256: String?
 
-    public init(id: UInt64, callingAETitle: String, calledAETitle: String, peerHost: String, peerMaxPDU: UInt32) {
+    public init(id: UInt64, callingAETitle: String, calledAETitle: String, peerHost: String, peerMaxPDU: UInt32,
+                tls: Bool = false, peerCertificateSubject: String? = nil, peerCertificateSHA256: String? = nil) {
         self.id = id
         self.callingAETitle = callingAETitle
         self.calledAETitle = calledAETitle
         self.peerHost = peerHost
         self.peerMaxPDU = peerMaxPDU
+        self.tls = tls
+        self.peerCertificateSubject = peerCertificateSubject
+        self.peerCertificateSHA256 = peerCertificateSHA256
     }
 }
 
@@ -118,6 +130,16 @@ public final class DimseServiceProvider: @unchecked Sendable {  // the handle is
         public var dimseTimeoutSeconds: UInt32 = 60
         public var maxAssociations: UInt32 = 32
         public var temporaryFolder: String
+        /// DICOM TLS on the port: the server's PEM certificate (chain). nil = plain TCP.
+        public var certificatePath: String?
+        /// The PEM private key (unencrypted) of `certificatePath`.
+        public var keyPath: String?
+        /// PEM file of the CA or peer certificates trusted to verify client certificates.
+        public var trustedCertificatesPath: String?
+        /// true: the TLS handshake fails unless the client presents a certificate that verifies
+        /// against `trustedCertificatesPath` (which must then be set); false: a client certificate
+        /// is optional, but verified when sent.
+        public var requireClientCertificate: Bool = false
 
         public init(aeTitle: String, bindAddress: String? = nil, port: UInt16, temporaryFolder: String) {
             self.aeTitle = aeTitle
@@ -137,6 +159,11 @@ public final class DimseServiceProvider: @unchecked Sendable {  // the handle is
         let ae = strdup(configuration.aeTitle)!
         let bind = strdup(configuration.bindAddress ?? "")!
         let tmp = strdup(configuration.temporaryFolder)!
+        // "" for an unset TLS setting, as the shim reads NULL and "" alike.
+        let certificate = strdup(configuration.certificatePath ?? "")!
+        let key = strdup(configuration.keyPath ?? "")!
+        let trusted = strdup(configuration.trustedCertificatesPath ?? "")!
+        let owned: [UnsafeMutablePointer<CChar>] = [ae, bind, tmp, certificate, key, trusted]
         var config = cdcm_scp_config()
         config.ae_title = UnsafePointer(ae)
         config.bind_address = UnsafePointer(bind)
@@ -154,17 +181,21 @@ public final class DimseServiceProvider: @unchecked Sendable {  // the handle is
         config.on_find = onFind
         config.on_move = onMove
         config.on_get = onGet
+        config.tls_certificate_file = UnsafePointer(certificate)
+        config.tls_private_key_file = UnsafePointer(key)
+        config.tls_trusted_certificates_file = UnsafePointer(trusted)
+        config.tls_require_client_certificate = configuration.requireClientCertificate ? 1 : 0
         var error = cdcm_error()
         var out: OpaquePointer?
         let status = cdcm_scp_create(&config, &out, &error)
         guard status == 0, let out else {
             box.release()
-            free(ae); free(bind); free(tmp)
+            owned.forEach { free($0) }
             throw DcmtkError(status: status, error: error)
         }
         handle = out
         context = box
-        strings = [ae, bind, tmp]
+        strings = owned
     }
 
     deinit {
@@ -217,7 +248,9 @@ private let onAssociation: cdcm_association_callback = { context, info, reject i
     guard let info = info?.pointee else { return 0 }
     let request = AssociationRequest(id: info.association_id, callingAETitle: string(info.calling_ae),
                                      calledAETitle: string(info.called_ae), peerHost: string(info.peer_host),
-                                     peerMaxPDU: info.max_pdu_peer)
+                                     peerMaxPDU: info.max_pdu_peer, tls: info.tls != 0,
+                                     peerCertificateSubject: info.peer_certificate_subject.map { String(cString: $0) },
+                                     peerCertificateSHA256: info.peer_certificate_sha256.map { String(cString: $0) })
     guard let rejection = delegate(context).shouldAccept(request) else { return 1 }
     reject?.pointee = cdcm_reject(result: rejection.result, source: rejection.source, reason: rejection.reason)
     return 0

@@ -49,7 +49,19 @@ typedef struct cdcm_association_info {
     const char *called_ae;            /* the AE title the peer called, trimmed */
     const char *peer_host;            /* numeric address of the peer */
     uint32_t max_pdu_peer;            /* the peer's max receive PDU */
+    const char *peer_certificate_subject; /* the client certificate's subject, OpenSSL one-line form;
+                                           * NULL without TLS or when the client sent no certificate */
+    const char *peer_certificate_sha256;  /* SHA-256 of the client certificate's DER: 64 lowercase hex
+                                           * digits, no colons; NULL as above */
+    int32_t tls;                      /* 1 when the association came over TLS, else 0 */
 } cdcm_association_info;
+/* (Strings live until the callback returns. A client certificate reported here has been verified
+ * against tls_trusted_certificates_file during the handshake (a certificate that does not verify
+ * fails the handshake before any callback). The subject is what `openssl x509 -noout -subject`
+ * (OpenSSL 3, i.e. -nameopt oneline) prints after "subject=", e.g.
+ * "C = VN, O = Bach Mai Hospital, CN = BACHMAI_PACS": bytes outside ASCII are escaped as \XX
+ * and values holding separators are quoted. The fingerprint equals `openssl x509 -noout
+ * -fingerprint -sha256` lowercased without colons.) */
 
 /* A-ASSOCIATE-RJ parameters (PS3.8 Table 9-21). result: 1 rejected-permanent, 2 rejected-transient;
  * source: 1 service-user, 2 service-provider (ACSE), 3 service-provider (presentation);
@@ -193,7 +205,29 @@ typedef struct cdcm_scp_config {
     cdcm_find_callback on_find;
     cdcm_retrieve_callback on_move;
     cdcm_retrieve_callback on_get;
+    /* DICOM TLS (PS3.15 B.9/B.11) on the listening port; the C-MOVE sub-associations stay plain TCP. */
+    const char *tls_certificate_file; /* PEM certificate (chain) of the server; NULL or "" = plain TCP */
+    const char *tls_private_key_file; /* PEM private key of that certificate (unencrypted) */
+    const char *tls_trusted_certificates_file; /* PEM file of CA or peer certificates trusted to verify
+                                                * CLIENT certificates; NULL or "" = none trusted */
+    int32_t tls_require_client_certificate; /* 1: the handshake fails unless the client presents a
+                                             * certificate that verifies; 0: a client certificate is
+                                             * optional, but verified when sent */
 } cdcm_scp_config;
+/* (TLS details: DCMTK's Non-downgrading BCP 195 profile (TSP_Profile_BCP195_ND): TLS 1.2 or 1.3
+ * only; in TLS 1.2 the ECDHE/DHE-RSA AES-GCM suites, so the server key must be RSA (2048 bits or
+ * more recommended). Client certificates: verified against the trusted file, every certificate in
+ * it being a trust anchor (X509_V_FLAG_PARTIAL_CHAIN), so a file may hold CA certificates, peer
+ * certificates themselves (pinning), or both; the certificate names in it are also sent as the
+ * acceptable CA list. No revocation lists, no host name checks. With require 0 and no trusted file,
+ * clients without a certificate connect and a client that sends one fails its handshake.
+ * CDCM_ERR_IO when a file cannot be read; CDCM_ERR_ARGUMENT when a file holds no PEM certificate /
+ * key, when the key does not match the certificate (or is encrypted), for a key or trusted file
+ * without a certificate file (or the reverse), and for tls_require_client_certificate = 1 without
+ * a trusted file. A failed handshake (a plain-TCP client, a certificate that does not verify, a
+ * client that speaks too slowly) is dropped silently before any callback; the accept loop goes on.
+ * The handshake runs on the accept loop, bounded as a whole by the ACSE timeout, like the wait for
+ * the A-ASSOCIATE-RQ that follows it (see cdcm_scp_run).) */
 /* (A NULL on_echo answers 0x0000. A NULL on_store, on_find, on_move or on_get means that service
  * is not offered: its presentation contexts are refused. Strings are copied by cdcm_scp_create.) */
 
@@ -223,7 +257,9 @@ int32_t cdcm_scp_create(const cdcm_scp_config *config, cdcm_scp **out, cdcm_erro
  * associations have finished (bounded by the DIMSE timeout). */
 /* (The loop polls for connections with a 1 s timeout, so it sees a stop within about 1 s. A peer
  * that opens a TCP connection without sending its A-ASSOCIATE-RQ holds the loop for up to the ACSE
- * timeout (DCMTK reads the request before handing the connection over). Each accepted association
+ * timeout (DCMTK reads the request before handing the connection over); with TLS the handshake
+ * comes first and is bounded as a whole by the ACSE timeout too (so one TLS connection holds the
+ * loop for at most about twice the ACSE timeout). Each accepted association
  * runs on its own thread; beyond max_associations the request is rejected (2, 3, 2). Once stopped,
  * the port refuses new connections at once while in-flight associations finish (an idle one ends
  * at its DIMSE timeout). A stop is final: run returns at once if called again. CDCM_ERR_ARGUMENT
