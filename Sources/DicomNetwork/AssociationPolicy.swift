@@ -15,6 +15,10 @@ public struct AssociationPolicy: Sendable {
             return .failure(.calledAETitleNotRecognized)
         }
         if let peer = configuration.peer(aeTitle: request.callingAETitle) {
+            if let expected = peer.certificateSHA256, !(request.tls && request.peerCertificateSHA256 == expected) {
+                // A peer pinned to a client certificate calls over TLS with that certificate or not at all.
+                return .failure(.callingAETitleNotRecognized)
+            }
             if let host = peer.host, !host.isEmpty, !Self.sameHost(host, request.peerHost) {
                 // Known AE title from an unexpected address: treat it as not recognised.
                 return configuration.acceptAnyPeer ? .success(peer) : .failure(.callingAETitleNotRecognized)

@@ -34,6 +34,14 @@ public protocol QueryHandler: Sendable {
               emit: (FindAnswer) -> Bool) -> DimseAnswer
 }
 
+/// Told of every refusal the node makes itself (for the audit trail): an association rejected by
+/// the AE policy, an operation the peer's role does not allow.
+public protocol RefusalObserver: Sendable {
+    func associationRejected(_ request: AssociationRequest, reason: String)
+    /// `action`: `store`, `query`, `retrieve`.
+    func operationRefused(_ context: AssociationContext, action: String, reason: String)
+}
+
 /// C-MOVE / C-GET: the stored files the identifier names.
 public protocol RetrieveHandler: Sendable {
     func files(for request: FindRequest, context: AssociationContext) -> Result<[RetrieveFile], NetworkError>

@@ -19,6 +19,7 @@ public final class DimseNode: DimseServiceProviderDelegate {
     let storage: any StoreHandler
     let query: any QueryHandler
     let retrieve: any RetrieveHandler
+    let refusals: (any RefusalObserver)?
     let logger: Logger
     private let open = Mutex<[UInt64: AssociationStats]>([:])
 
@@ -29,7 +30,9 @@ public final class DimseNode: DimseServiceProviderDelegate {
     private let findLatency = Metrics.Timer(label: "dicom_cfind_duration_seconds")
 
     public init(configuration: DicomNodeConfiguration, storage: any StoreHandler, query: any QueryHandler,
-                retrieve: any RetrieveHandler, logger: Logger = Logger(label: "imaging-index.dimse")) {
+                retrieve: any RetrieveHandler, refusals: (any RefusalObserver)? = nil,
+                logger: Logger = Logger(label: "imaging-index.dimse")) {
+        self.refusals = refusals
         self.configuration = configuration
         self.policy = AssociationPolicy(configuration: configuration)
         self.storage = storage
@@ -61,13 +64,15 @@ public final class DimseNode: DimseServiceProviderDelegate {
         case .failure(let rejection):
             rejected.increment()
             logger.notice("association rejected: \(rejection)", metadata: metadata)
+            refusals?.associationRejected(request, reason: rejection.description)
             return rejection
         case .success(let peer):
             associations.increment()
             let context = AssociationContext(id: request.id, callingAETitle: request.callingAETitle,
                                              peerHost: request.peerHost, peer: peer)
             open.withLock { $0[request.id] = AssociationStats(context: context, started: .now) }
-            logger.info("association accepted", metadata: metadata.merging(["dicom.hospital": "\(peer.hospital)"]) { a, _ in a })
+            logger.info("association accepted", metadata: metadata.merging([
+                "dicom.hospital": "\(peer.hospital)", "dicom.tls": "\(request.tls)"]) { a, _ in a })
             return nil
         }
     }
@@ -95,6 +100,7 @@ public final class DimseNode: DimseServiceProviderDelegate {
         guard context.peer.permissions.contains(.store) else {
             failure(DimseStatus(0x0124))
             logger.notice("C-STORE refused: peer may not store", metadata: log(association))
+            refusals?.operationRefused(context, action: "store", reason: "this AE may not store")
             return DimseAnswer(DimseStatus(0x0124), comment: "this AE may not store")
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
@@ -121,6 +127,8 @@ public final class DimseNode: DimseServiceProviderDelegate {
         open.withLock { $0[association]?.finds += 1 }
         guard context.peer.permissions.contains(.query) else {
             failure(DimseStatus(0x0124))
+            logger.notice("C-FIND refused: peer may not query", metadata: log(association))
+            refusals?.operationRefused(context, action: "query", reason: "this AE may not query")
             return DimseAnswer(DimseStatus(0x0124), comment: "this AE may not query")
         }
         let started = ContinuousClock.now
@@ -167,6 +175,8 @@ public final class DimseNode: DimseServiceProviderDelegate {
         }
         guard context.peer.permissions.contains(.retrieve) else {
             failure(DimseStatus(0x0124))
+            logger.notice("retrieve refused: peer may not retrieve", metadata: log(association))
+            refusals?.operationRefused(context, action: "retrieve", reason: "this AE may not retrieve")
             return .refuse(DimseStatus(0x0124), comment: "this AE may not retrieve")
         }
         var destination: (host: String, port: UInt16)? = nil

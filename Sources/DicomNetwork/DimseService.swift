@@ -16,30 +16,59 @@ public final class DimseService: Service, Sendable {
         self.logger = logger
     }
 
-    /// Binds the port now (so a taken port is reported before anything else starts).
-    public func makeProvider() throws(NetworkError) -> DimseServiceProvider {
+    /// One listening socket: plain TCP or DICOM TLS.
+    public struct Listener: Sendable {
+        public let provider: DimseServiceProvider
+        public let tls: Bool
+    }
+
+    /// Binds the ports now (so a taken port is reported before anything else starts): the plain
+    /// listener unless TLS only, and the TLS listener when `dicom.tls` is configured.
+    public func makeListeners() throws(NetworkError) -> [Listener] {
         let c = node.configuration
-        var config = DimseServiceProvider.Configuration(aeTitle: c.aeTitle, bindAddress: c.bindAddress, port: c.port,
-                                                        temporaryFolder: temporaryFolder)
-        config.maxReceivePDU = c.maxReceivePDU
-        config.acseTimeoutSeconds = c.acseTimeoutSeconds
-        config.dimseTimeoutSeconds = c.dimseTimeoutSeconds
-        config.maxAssociations = c.maxAssociations
-        do {
-            return try DimseServiceProvider(configuration: config, delegate: node)
-        } catch {
-            throw NetworkError(.startFailed, "cannot start the DICOM listener on port \(c.port): \(error.message)")
+        func make(port: UInt16, tls: DicomNodeConfiguration.TLS?) throws(NetworkError) -> Listener {
+            var config = DimseServiceProvider.Configuration(aeTitle: c.aeTitle, bindAddress: c.bindAddress, port: port,
+                                                            temporaryFolder: temporaryFolder)
+            config.maxReceivePDU = c.maxReceivePDU
+            config.acseTimeoutSeconds = c.acseTimeoutSeconds
+            config.dimseTimeoutSeconds = c.dimseTimeoutSeconds
+            config.maxAssociations = c.maxAssociations
+            if let tls {
+                config.certificatePath = tls.certificatePath
+                config.keyPath = tls.keyPath
+                config.trustedCertificatesPath = tls.trustedCertificatesPath
+                config.requireClientCertificate = tls.requireClientCertificate
+            }
+            do {
+                return Listener(provider: try DimseServiceProvider(configuration: config, delegate: node), tls: tls != nil)
+            } catch {
+                throw NetworkError(.startFailed, "cannot start the DICOM\(tls == nil ? "" : " TLS") listener on port \(port): \(error.message)")
+            }
         }
+        var listeners: [Listener] = []
+        if c.tls?.alsoPlain ?? true { listeners.append(try make(port: c.port, tls: nil)) }
+        if let tls = c.tls { listeners.append(try make(port: tls.port, tls: tls)) }
+        return listeners
     }
 
     public func run() async throws {
-        let provider = try makeProvider()
-        try await run(provider)
+        try await run(try makeListeners())
     }
 
-    public func run(_ provider: DimseServiceProvider) async throws {
-        logger.info("DICOM listener started", metadata: [
-            "dicom.ae_title": "\(node.configuration.aeTitle)", "dicom.port": "\(provider.port)",
+    /// Runs every listener's accept loop on a thread of its own until shutdown.
+    public func run(_ listeners: [Listener]) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for listener in listeners {
+                group.addTask { try await self.run(listener) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    func run(_ listener: Listener) async throws {
+        let provider = listener.provider
+        logger.info(listener.tls ? "DICOM TLS listener started" : "DICOM listener started", metadata: [
+            "dicom.ae_title": "\(node.configuration.aeTitle)", listener.tls ? "dicom.tls_port" : "dicom.port": "\(provider.port)",
             "dicom.max_associations": "\(node.configuration.maxAssociations)"])
         let finished: AsyncStream<Result<Void, DcmtkError>>
         let continuation: AsyncStream<Result<Void, DcmtkError>>.Continuation

@@ -9,8 +9,11 @@ public final class ServerProcess: @unchecked Sendable {  // the Process is only 
     public private(set) var port: UInt16 = 0
     /// The HTTP (DICOMweb) port, 0 when the HTTP server is off.
     public private(set) var httpPort: Int = 0
+    /// The DICOM TLS port, 0 unless `dicom.tls` is configured.
+    public private(set) var tlsPort: UInt16 = 0
 
-    public init(dataDirectory: URL, config: String? = nil, extraArguments: [String] = []) throws {
+    /// `dicomTLS`: the configuration has `dicom.tls` (wait for that listener too).
+    public init(dataDirectory: URL, config: String? = nil, extraArguments: [String] = [], dicomTLS: Bool = false) throws {
         self.dataDirectory = dataDirectory
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         logFile = dataDirectory.deletingLastPathComponent()
@@ -41,7 +44,10 @@ public final class ServerProcess: @unchecked Sendable {  // the Process is only 
                 if let http = text.range(of: "http.port=") {
                     httpPort = Int(text[http.upperBound...].prefix { $0.isNumber }) ?? 0
                 }
-                if port != 0 && (httpPort != 0 || httpOff) { return }
+                if let tls = text.range(of: "dicom.tls_port=") {
+                    tlsPort = UInt16(text[tls.upperBound...].prefix { $0.isNumber }) ?? 0
+                }
+                if port != 0 && (httpPort != 0 || httpOff) && (tlsPort != 0 || !dicomTLS) { return }
             }
             if !process.isRunning { break }
             Thread.sleep(forTimeInterval: 0.05)

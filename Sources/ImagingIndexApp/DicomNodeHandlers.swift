@@ -11,7 +11,7 @@ import AccessControl
 
 /// Wires the DIMSE handlers to the ingest pipeline and the index: C-STORE into the pipeline,
 /// C-FIND and C-MOVE/C-GET out of the index (queries never read files).
-struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
+struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler, RefusalObserver {
     let pipeline: IngestPipeline
     let index: any IndexStore
     let store: FileStore
@@ -65,7 +65,8 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
         guard let audit else { return }
         let logger = self.logger
         // Every query or retrieve of an emergency peer is an override of the sharing consent.
-        let override = context.peer.emergencyOverride && action != "store" ? "emergency AE \(context.callingAETitle)" : nil
+        let override = context.peer.emergencyOverride && action != "store" && !outcome.hasPrefix("refused")
+            ? "emergency AE \(context.callingAETitle)" : nil
         if override != nil {
             logger.notice("emergency override of the sharing consent", metadata: [
                 "dicom.association_id": "\(context.id)", "dicom.calling_ae": "\(context.callingAETitle)",
@@ -76,6 +77,20 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler {
                                  detail: detail, outcome: outcome, results: results, override: override)) { error in
             logger.error("audit trail not written", metadata: ["error": "\(error)"])
         }
+    }
+
+    // MARK: Refusals
+
+    func associationRejected(_ request: AssociationRequest, reason: String) {
+        audit?.record(AuditRecord(actor: "ae:\(request.callingAETitle)", via: "dimse", address: request.peerHost,
+                                  action: "associate", detail: "called \(request.calledAETitle)\(request.tls ? " over TLS" : "")",
+                                  outcome: "refused (\(reason))")) { [logger] error in
+            logger.error("audit trail not written", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func operationRefused(_ context: AssociationContext, action: String, reason: String) {
+        record(context, action: action, detail: reason, outcome: "refused (0x0124)")
     }
 
     static func describe(_ keys: [DicomTag: String]) -> String {

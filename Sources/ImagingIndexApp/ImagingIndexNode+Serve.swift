@@ -17,11 +17,12 @@ extension ImagingIndexNode {
                                          extraTags: configuration.extraTags, identity: configuration.identity,
                                          audit: audit, logger: logger)
         let node = DimseNode(configuration: configuration.dicom, storage: handlers, query: handlers, retrieve: handlers,
-                             logger: logger)
+                             refusals: handlers, logger: logger)
         let service = DimseService(node: node, temporaryFolder: store.temporaryRoot.path, logger: logger)
         do {
-            let provider = try service.makeProvider()
-            return (service, provider.port, { try await service.run(provider) })
+            let listeners = try service.makeListeners()
+            let port = (listeners.first { !$0.tls } ?? listeners[0]).provider.port
+            return (service, port, { try await service.run(listeners) })
         } catch {
             throw ImagingIndexError(.configuration, error.message)
         }
