@@ -22,6 +22,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Accept any calling AE title with every permission. For testing only.") var acceptAnyPeer = false
     @Option(help: "HTTP (DICOMweb) port (overrides http.port; 0 picks a free one).") var httpPort: Int?
     @Flag(help: "Do not start the HTTP server.") var noHttp = false
+    @Flag(help: "Let every HTTP request in as an administrator and every DICOM peer in. Never with patient data.")
+    var developmentMode = false
 
     func run() async throws {
         var configuration = try common.load()
@@ -29,6 +31,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let aeTitle { configuration.dicom.aeTitle = aeTitle }
         if let bind { configuration.dicom.bindAddress = bind }
         if acceptAnyPeer { configuration.dicom.acceptAnyPeer = true }
+        if developmentMode {
+            configuration.access.developmentMode = true
+            configuration.dicom.acceptAnyPeer = true
+        }
         if let httpPort { configuration.http.port = httpPort }
         if noHttp { configuration.http.enabled = false }
         if let bind { configuration.http.bindAddress = bind }

@@ -151,7 +151,7 @@ import DicomIndex
 @Suite struct MigrationTests {
     @Test func emptyDatabaseGetsEveryMigrationInOrder() throws {
         let f = try Fixture()
-        #expect(try f.store.appliedMigrations() == ["v1-initial-schema", "v2-extra-tags-and-jobs", "v3-citizen-links"])
+        #expect(try f.store.appliedMigrations() == ["v1-initial-schema", "v2-extra-tags-and-jobs", "v3-citizen-links", "v4-sharing-consent"])
         let mode = try f.store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
     }
@@ -171,7 +171,7 @@ import DicomIndex
         }
         let path = old.store.path
         let upgraded = try SQLiteIndexStore(path: path)
-        #expect(try upgraded.appliedMigrations() == ["v1-initial-schema", "v2-extra-tags-and-jobs", "v3-citizen-links"])
+        #expect(try upgraded.appliedMigrations() == ["v1-initial-schema", "v2-extra-tags-and-jobs", "v3-citizen-links", "v4-sharing-consent"])
         let match = try upgraded.query(IndexQuery(level: .study, filters: [.patientName: "le duc"], nameMatching: .folded))
         #expect(match.map { $0.study!.studyInstanceUID } == ["5.1"])
         #expect(try upgraded.statistics(currentPolicy: "1").staleInstances == 1)
