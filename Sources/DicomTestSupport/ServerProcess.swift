@@ -97,3 +97,30 @@ public enum PythonPeer {
         return try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", path] + arguments, timeout: timeout)
     }
 }
+
+/// DCMTK's `storescp` as a C-MOVE destination on 127.0.0.1: files it receives go to `folder`.
+/// Killed with SIGKILL when released (a process started from a test thread inherits its blocked
+/// signals, SIGTERM among them).
+public final class StoreSCP: @unchecked Sendable {  // the Process is only touched by the test that owns this
+    public let process: Process
+    public let folder: URL
+
+    public init(aeTitle: String, port: UInt16, folder: URL) throws {
+        self.folder = folder
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        process = ProcessRunner.process(URL(fileURLWithPath: "/usr/bin/storescp"), ["-aet", aeTitle, "-od", folder.path, String(port)])
+        process.environment = ["TCP_NODELAY": "1"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 0.5)
+    }
+
+    /// How many files it has received.
+    public var received: Int { (try? FileManager.default.contentsOfDirectory(atPath: folder.path).count) ?? 0 }
+
+    deinit {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}

@@ -264,21 +264,12 @@ import DicomTestSupport
                      "dimse ae:CHORAY_VIEW query ok"]
 
         // C-MOVE and C-GET of the other hospital's study move nothing; of its own, it does.
-        let received = dir.appending("received")
-        try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
-        let storescp = ProcessRunner.process(URL(fileURLWithPath: "/usr/bin/storescp"),
-                                             ["-aet", "CHORAY_VIEW", "-od", received.path, String(destinationPort)])
-        storescp.environment = ["TCP_NODELAY": "1"]
-        storescp.standardOutput = FileHandle.nullDevice
-        storescp.standardError = FileHandle.nullDevice
-        try storescp.run()
-        defer { kill(storescp.processIdentifier, SIGKILL); storescp.waitUntilExit() }
-        Thread.sleep(forTimeInterval: 0.5)
+        let destination = try StoreSCP(aeTitle: "CHORAY_VIEW", port: destinationPort, folder: dir.appending("received"))
         for study in [Self.bachmaiStudy, Self.chorayStudy] {
             _ = try dimse("movescu", "CHORAY_VIEW", ["-S", "-aem", "CHORAY_VIEW", "-k", "QueryRetrieveLevel=STUDY",
                                                      "-k", "StudyInstanceUID=\(study)"])
         }
-        #expect(files(in: received) == 1, "only Chợ Rẫy's own study (1 instance) may be moved")
+        #expect(destination.received == 1, "only Chợ Rẫy's own study (1 instance) may be moved")
         let got = dir.appending("got")
         try FileManager.default.createDirectory(at: got, withIntermediateDirectories: true)
         _ = try dimse("getscu", "CHORAY_VIEW", ["-S", "-od", got.path, "-k", "QueryRetrieveLevel=STUDY",

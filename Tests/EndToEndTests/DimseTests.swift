@@ -183,23 +183,11 @@ import DicomTestSupport
     @Test func moveAndGet() throws {
         #expect(try store(["bachmai/ct-head-1.dcm", "bachmai/ct-head-2.dcm", "bachmai/ct-head-3.dcm"]).status == 0)
         #expect(try store(["compressed/ct-head-1-jpeg-lossless-sv1.dcm"], syntax: "-xs").status == 0)
-        let received = dir.appending("received")
-        try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
-        let storescp = ProcessRunner.process(URL(fileURLWithPath: "/usr/bin/storescp"),
-                                             ["-aet", "DEST", "-od", received.path, String(destinationPort)])
-        storescp.environment = ["TCP_NODELAY": "1"]
-        storescp.standardOutput = FileHandle.nullDevice
-        storescp.standardError = FileHandle.nullDevice
-        try storescp.run()
-        // SIGKILL: a process started from a test thread inherits its blocked signals (SIGTERM among them).
-        defer { kill(storescp.processIdentifier, SIGKILL); storescp.waitUntilExit() }
-        Thread.sleep(forTimeInterval: 0.5)
-
+        let destination = try StoreSCP(aeTitle: "DEST", port: destinationPort, folder: dir.appending("received"))
         let move = try scu("movescu", calling: "VIEWER", ["-S", "-aem", "DEST", "-k", "QueryRetrieveLevel=STUDY",
                                                           "-k", "StudyInstanceUID=1.2.826.0.1.3680043.10.1337.1.1"])
         #expect(move.status == 0, "\(move.stderr)")
-        let moved = try FileManager.default.contentsOfDirectory(atPath: received.path)
-        #expect(moved.count == 4)
+        #expect(destination.received == 4)
 
         let unknown = try scu("movescu", calling: "VIEWER", ["-S", "-aem", "NOWHERE", "-k", "QueryRetrieveLevel=STUDY",
                                                              "-k", "StudyInstanceUID=1.2.826.0.1.3680043.10.1337.1.1"])
