@@ -60,6 +60,11 @@ public final class DimseNode: DimseServiceProviderDelegate {
     public func shouldAccept(_ request: AssociationRequest) -> AssociationRejection? {
         let metadata: Logger.Metadata = ["dicom.association_id": "\(request.id)", "dicom.calling_ae": "\(request.callingAETitle)",
                                          "dicom.called_ae": "\(request.calledAETitle)", "dicom.peer": "\(request.peerHost)"]
+        if request.callingAETitle.isEmpty && request.calledAETitle.isEmpty {
+            // A connection that closed before its A-ASSOCIATE-RQ (a port probe): nothing to record.
+            logger.debug("connection closed before an association request", metadata: metadata)
+            return .noReasonGiven
+        }
         switch policy.evaluate(request) {
         case .failure(let rejection):
             rejected.increment()
