@@ -7,6 +7,13 @@ import Synchronization
 ///
 /// One writer thread drains the queue: while it commits a batch, new writes queue up and go in
 /// the next one, so under load batches grow by themselves and with one writer they stay at 1.
+/// Work done for a batch before its transaction: making its staged files durable and putting
+/// them in place (`InstanceWrite.stagedFrom`), so that one sync serves the whole batch.
+public protocol CommitBarrier: Sendable {
+    /// Per write: nil, or why it cannot be committed (it is then left out of the transaction).
+    func prepare(_ writes: [InstanceWrite]) -> [IndexError?]
+}
+
 public final class GroupCommitter: Sendable {
     private final class Pending: @unchecked Sendable {
         // Written by the writer thread before `done.signal()`, read by the caller after
@@ -25,14 +32,16 @@ public final class GroupCommitter: Sendable {
     }
 
     private let store: any IndexStore
+    private let barrier: (any CommitBarrier)?
     private let maxBatch: Int
     private let state = Mutex(State())
     // NSCondition wakes the writer; the queue itself lives in `state`.
     private let wakeup = NSCondition()
     private let finished = DispatchSemaphore(value: 0)
 
-    public init(store: any IndexStore, maxBatch: Int = 512) {
+    public init(store: any IndexStore, maxBatch: Int = 512, barrier: (any CommitBarrier)? = nil) {
         self.store = store
+        self.barrier = barrier
         self.maxBatch = max(1, maxBatch)
         let thread = Thread { [self] in self.run() }
         thread.name = "imaging-index.group-commit"
@@ -99,11 +108,20 @@ public final class GroupCommitter: Sendable {
     }
 
     private func commit(_ batch: [Pending]) {
-        do {
-            let results = try store.commit(batch.map(\.write))
-            for (pending, result) in zip(batch, results) { pending.result = result }
-        } catch {
-            for pending in batch { pending.result = .failure(error) }
+        var ready = batch
+        if let barrier, batch.contains(where: { $0.write.stagedFrom != nil }) {
+            ready = []
+            for (pending, error) in zip(batch, barrier.prepare(batch.map(\.write))) {
+                if let error { pending.result = .failure(error) } else { ready.append(pending) }
+            }
+        }
+        if !ready.isEmpty {
+            do {
+                let results = try store.commit(ready.map(\.write))
+                for (pending, result) in zip(ready, results) { pending.result = result }
+            } catch {
+                for pending in ready { pending.result = .failure(error) }
+            }
         }
         state.withLock { state in
             state.batches += 1

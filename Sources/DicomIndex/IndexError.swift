@@ -14,6 +14,9 @@ public struct IndexError: Error, Sendable, CustomStringConvertible {
         case notFound
         /// The index is shutting down.
         case shuttingDown
+        /// The instance's file could not be made durable before its rows (`CommitBarrier`); the
+        /// storage error is the underlying cause.
+        case storage
     }
 
     public let code: Code

@@ -19,6 +19,9 @@ public struct InstanceWrite: Sendable {
     public var sourceAETitle: String?
     /// The hospital that sent it (its studies stay visible to it under an opt-out); nil: unknown.
     public var hospital: String?
+    /// The temporary file that becomes `path`: the group committer's `CommitBarrier` makes it
+    /// durable and puts it in place before the rows are committed. nil: the file is in place.
+    public var stagedFrom: String?
     public var origin: String
     public var policy: String
     public var mode: Mode

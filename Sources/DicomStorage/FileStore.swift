@@ -16,6 +16,9 @@ import Darwin
 /// Writes are durable: a temporary file in `root/tmp` is written and fsync'ed, renamed into
 /// place, and the destination folder is fsync'ed. A crash leaves either the old state or the
 /// complete new file (and at worst an orphan in `tmp`, removed by `removeTemporaryFiles`).
+/// Batches (the ingest pipeline's group commit) stage their files in `tmp/` instead and `publish`
+/// them together: one sync of the file system, the renames, a second sync — the same guarantee
+/// (a file at its final path is complete and durable) for two flushes per batch.
 public final class FileStore: Sendable {
     public let root: URL
     private let rootPath: String
@@ -251,7 +254,8 @@ public final class FileStore: Sendable {
         return total
     }
 
-    private func ensureDirectory(_ folder: String) throws(StorageError) {
+    /// `sync`: fsync the parents of new folders now (false when a `publish` syncs them later).
+    private func ensureDirectory(_ folder: String, sync: Bool = true) throws(StorageError) {
         if access(folder, F_OK) == 0 { return }
         // Create the two levels and fsync their parents, so the new folders survive a crash.
         let parent = String(folder[..<folder.lastIndex(of: "/")!])
@@ -259,8 +263,97 @@ public final class FileStore: Sendable {
             if mkdir(dir, 0o755) != 0 && errno != EEXIST {
                 throw StorageError.fromErrno(errno, "cannot create folder \(dir.split(separator: "/").last ?? "")")
             }
-            try syncDirectory(String(dir[..<dir.lastIndex(of: "/")!]))
+            if sync { try syncDirectory(String(dir[..<dir.lastIndex(of: "/")!])) }
         }
+    }
+
+    // MARK: Staged writes (batches)
+
+    /// Stages bytes as the future file of `sopInstanceUID`: written to `tmp/`, not synced.
+    public func stage(_ data: Data, sopInstanceUID: String) throws(StorageError) -> StagedFile {
+        let temporary = rootPath + "/tmp/" + UUID().uuidString + ".partial"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StorageError.fromErrno(errno, "cannot create a temporary file in tmp/") }
+        let failure: Int32? = data.withUnsafeBytes { bytes -> Int32? in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += n
+            }
+            return nil
+        }
+        close(fd)
+        if let failure {
+            unlink(temporary)
+            throw StorageError.fromErrno(failure, "cannot write a temporary file in tmp/")
+        }
+        do {
+            return try stage(temporaryFile: temporary, sopInstanceUID: sopInstanceUID, contents: data)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Stages a complete file already in `tmp/` (a received data set) as the future file of
+    /// `sopInstanceUID`; `contents` are its bytes (for the checksum). Its folder is made.
+    public func stage(temporaryFile source: String, sopInstanceUID: String, contents: Data) throws(StorageError) -> StagedFile {
+        let relative = FileStore.relativePath(forSOPInstanceUID: sopInstanceUID)
+        let destination = path(forRelativePath: relative)
+        try ensureDirectory(String(destination[..<destination.lastIndex(of: "/")!]), sync: false)
+        var st = stat()
+        guard stat(source, &st) == 0 else { throw StorageError.fromErrno(errno, "cannot stat the received file") }
+        let modified = Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec) + TimeInterval(st.st_mtim.tv_nsec) / 1e9)
+        return StagedFile(temporaryPath: source, stored: StoredFile(relativePath: relative, size: Int64(contents.count),
+                                                                     checksum: FileStore.sha256Hex(contents), modified: modified))
+    }
+
+    /// Makes staged files durable and puts them in place: sync of the file system (the files'
+    /// data and new folders), the renames, a second sync (the renames). Per file: nil, or why it is
+    /// not stored (its temporary file is then removed; a file renamed before a failed second sync
+    /// stays in place for the caller to remove).
+    public func publish(_ files: [StagedFile]) -> [StorageError?] {
+        guard !files.isEmpty else { return [] }
+        func failAll(_ error: StorageError) -> [StorageError?] {
+            for f in files { unlink(f.temporaryPath) }
+            return Array(repeating: error, count: files.count)
+        }
+        if let error = syncFileSystem() { return failAll(error) }
+        var results: [StorageError?] = []
+        results.reserveCapacity(files.count)
+        for f in files {
+            if rename(f.temporaryPath, path(forRelativePath: f.stored.relativePath)) == 0 {
+                results.append(nil)
+            } else {
+                results.append(StorageError.fromErrno(errno, "cannot rename into \(f.stored.relativePath)"))
+                unlink(f.temporaryPath)
+            }
+        }
+        if let error = syncFileSystem() { return results.map { $0 ?? error } }
+        return results
+    }
+
+    /// syncfs(2) of the store's file system (glibc declares it only under _GNU_SOURCE, which
+    /// Swift's Glibc module does not set: looked up once). Falls back to sync(2).
+    nonisolated(unsafe) private static let syncfsFunction: (@convention(c) (Int32) -> Int32)? = {
+        guard let symbol = dlsym(nil, "syncfs") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Int32).self)
+    }()
+
+    private func syncFileSystem() -> StorageError? {
+        guard let syncfs = FileStore.syncfsFunction else {
+            sync()
+            return nil
+        }
+        let fd = open(rootPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return StorageError.fromErrno(errno, "cannot open the store's folder") }
+        defer { close(fd) }
+        guard syncfs(fd) == 0 else { return StorageError.fromErrno(errno, "cannot sync the store's file system") }
+        return nil
     }
 
     private func syncDirectory(_ folder: String) throws(StorageError) {

@@ -66,7 +66,7 @@ public final class IngestPipeline: Sendable {
         self.index = index
         self.policy = policy
         self.duplicatePolicy = duplicatePolicy
-        self.committer = GroupCommitter(store: index, maxBatch: maxCommitBatch)
+        self.committer = GroupCommitter(store: index, maxBatch: maxCommitBatch, barrier: StagedFilePublisher(store: store))
         self.logger = logger
         self.onStored = onStored
     }
@@ -114,9 +114,9 @@ public final class IngestPipeline: Sendable {
             return try commit(metadata, origin: origin, sourceAETitle: sourceAETitle, hospital: hospital,
                               source: source) { () throws(StorageError) in
                 if file.hasPart10Header {
-                    return try store.adopt(temporaryFile: path, sopInstanceUID: metadata.instance.sopInstanceUID, contents: data)
+                    return try store.stage(temporaryFile: path, sopInstanceUID: metadata.instance.sopInstanceUID, contents: data)
                 }
-                return try store.write(try part10(data, source: source), sopInstanceUID: metadata.instance.sopInstanceUID)
+                return try store.stage(try part10(data, source: source), sopInstanceUID: metadata.instance.sopInstanceUID)
             }
         } catch {
             if !error.isBadInput { counters.withLock { $0.failures += 1 } }
@@ -141,13 +141,15 @@ public final class IngestPipeline: Sendable {
         let sop = metadata.instance.sopInstanceUID
         return try commit(metadata, origin: origin, sourceAETitle: sourceAETitle, hospital: hospital,
                           source: source) { () throws(StorageError) in
-            try store.write(file.hasPart10Header ? data : try part10(data, source: source), sopInstanceUID: sop)
+            try store.stage(file.hasPart10Header ? data : try part10(data, source: source), sopInstanceUID: sop)
         }
     }
 
-    /// The duplicate policy, the durable file, the index commit: shared by every source.
+    /// The duplicate policy, the durable file, the index commit: shared by every source. The file
+    /// is staged; the group committer makes the batch's files durable and puts them in place
+    /// (`StagedFilePublisher`) before it commits their rows.
     private func commit(_ metadata: InstanceMetadata, origin: Origin, sourceAETitle: String?, hospital: String?,
-                        source: String, storeFile: () throws(StorageError) -> StoredFile) throws(ImagingIndexError) -> Outcome {
+                        source: String, storeFile: () throws(StorageError) -> StagedFile) throws(ImagingIndexError) -> Outcome {
         let sop = metadata.instance.sopInstanceUID
         let sendingAE = sourceAETitle ?? metadata.instance.sourceApplicationEntityTitle
         return try locks.withLock(sop) { () throws(ImagingIndexError) -> Outcome in
@@ -170,23 +172,31 @@ public final class IngestPipeline: Sendable {
                     break
                 }
             }
-            let stored: StoredFile
+            let staged: StagedFile
             do throws(StorageError) {
-                stored = try storeFile()
+                staged = try storeFile()
             } catch {
                 let code: ImagingIndexError.Code = error.code == .outOfSpace ? .outOfSpace : .io
                 throw ImagingIndexError(code, "\(source): cannot store the file: \(error.message)", underlying: error)
             }
+            let stored = staged.stored
             let (identified, citizen) = identify(metadata, sendingAE: sendingAE, source: source)
-            let write = InstanceWrite(metadata: identified, path: stored.relativePath, fileSize: stored.size,
+            var write = InstanceWrite(metadata: identified, path: stored.relativePath, fileSize: stored.size,
                                       checksum: stored.checksum, receivedAt: stored.modified, sourceAETitle: sendingAE,
                                       origin: origin.rawValue, policy: policy.fingerprint,
                                       mode: existing == nil ? .insertIfAbsent : .upsert, citizen: citizen,
                                       hospital: hospital ?? self.hospital(sendingAE: sendingAE, metadata: metadata))
+            write.stagedFrom = staged.temporaryPath
             do throws(IndexError) {
                 _ = try committer.submit(write)
             } catch {
+                unlink(staged.temporaryPath)  // still in tmp/ when its batch never got that far
                 if existing == nil { try? store.remove(relativePath: stored.relativePath) }
+                if error.code == .storage {
+                    let full = (error.underlying as? StorageError)?.code == .outOfSpace
+                    throw ImagingIndexError(full ? .outOfSpace : .io, "\(source): cannot store the file: \(error.message)",
+                                            underlying: error)
+                }
                 throw ImagingIndexError(.indexUnavailable, "\(source): the index could not record it: \(error.message)",
                                         underlying: error)
             }

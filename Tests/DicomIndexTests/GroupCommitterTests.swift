@@ -116,4 +116,29 @@ func write(_ sop: String) -> InstanceWrite {
             #expect(error.code == .shuttingDown)
         }
     }
+
+    /// The barrier runs once per batch with staged files, before the transaction; a write it
+    /// refuses fails alone and never reaches the index.
+    @Test func theBarrierRunsBeforeTheTransactionAndItsRefusalsFailAlone() throws {
+        final class Barrier: CommitBarrier, @unchecked Sendable {  // touched by the writer thread only, read after
+            var calls: [[String]] = []
+            func prepare(_ writes: [InstanceWrite]) -> [IndexError?] {
+                calls.append(writes.map(\.metadata.instance.sopInstanceUID))
+                return writes.map { $0.metadata.instance.sopInstanceUID == "bad" ? IndexError(.storage, "disk") : nil }
+            }
+        }
+        let store = RecordingStore()
+        let barrier = Barrier()
+        let committer = GroupCommitter(store: store, barrier: barrier)
+        var staged = write("good")
+        staged.stagedFrom = "/tmp/x"
+        var refused = write("bad")
+        refused.stagedFrom = "/tmp/y"
+        #expect(throws: IndexError.self) { try committer.submit(refused) }
+        _ = try committer.submit(staged)
+        _ = try committer.submit(write("in-place"))  // nothing staged: no barrier call
+        committer.shutdown()
+        #expect(barrier.calls == [["bad"], ["good"]])
+        #expect(store.batches.withLock { $0.flatMap { $0 } } == ["good", "in-place"])
+    }
 }

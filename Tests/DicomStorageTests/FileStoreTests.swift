@@ -87,4 +87,44 @@ import DicomTestSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryRoot.path).isEmpty)
         #expect(try store.read(relativePath: small.relativePath).count == 10_000)
     }
+
+    @Test func stagedFilesArePublishedInPlaceAsABatch() throws {
+        let dir = TemporaryDirectory()
+        let store = try FileStore(root: dir.url)
+        let old = try store.write(Data("old".utf8), sopInstanceUID: "1.5.1")
+        let a = try store.stage(Data("a new copy".utf8), sopInstanceUID: "1.5.1")
+        let b = try store.stage(Data("b".utf8), sopInstanceUID: "1.5.2")
+        let gone = try store.stage(Data("c".utf8), sopInstanceUID: "1.5.3")
+        // Staged: nothing in place yet, the old copy still readable.
+        #expect(a.stored.relativePath == old.relativePath && a.stored.checksum == FileStore.sha256Hex(Data("a new copy".utf8)))
+        #expect(try store.read(relativePath: old.relativePath) == Data("old".utf8))
+        #expect(!store.exists(relativePath: b.stored.relativePath))
+        unlink(gone.temporaryPath)  // a staged file that vanished fails alone
+        let results = store.publish([a, b, gone])
+        #expect(results[0] == nil && results[1] == nil)
+        #expect(results[2]?.code == .notFound)
+        #expect(try store.read(relativePath: a.stored.relativePath) == Data("a new copy".utf8))
+        #expect(try store.read(relativePath: b.stored.relativePath) == Data("b".utf8))
+        #expect(!store.exists(relativePath: gone.stored.relativePath))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryRoot.path).isEmpty)
+        #expect(store.publish([]).isEmpty)
+    }
+
+    /// Staging into a full disk is refused as out of space and leaves no temporary file.
+    @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+    func stagingIntoAFullDiskIsOutOfSpace() throws {
+        let dir = TemporaryDirectory("full-disk-staged")
+        let mountPoint = dir.url.path
+        let mount = try ProcessRunner.run(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint])
+        try #require(mount.status == 0, "mount failed: \(mount.stderr)")
+        defer { _ = try? ProcessRunner.run(URL(fileURLWithPath: "/bin/umount"), [mountPoint]) }
+        let store = try FileStore(root: dir.url)
+        do {
+            _ = try store.stage(Data(repeating: 2, count: 1_000_000), sopInstanceUID: "1.9.3")
+            Issue.record("a 1 MB staged write into a 256 KB disk succeeded")
+        } catch {
+            #expect(error.code == .outOfSpace, "\(error)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryRoot.path).isEmpty)
+    }
 }
