@@ -108,7 +108,9 @@ public final class DimseNode: DimseServiceProviderDelegate {
             refusals?.operationRefused(context, action: "store", reason: "this AE may not store")
             return DimseAnswer(DimseStatus(0x0124), comment: "this AE may not store")
         }
-        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        // stat(2), not FileManager's attributes: those read /etc/passwd and /etc/group for the owner.
+        var st = stat()
+        let size = stat(file, &st) == 0 ? Int(st.st_size) : 0
         let answer = storage.store(file: file, sopClassUID: sopClassUID, sopInstanceUID: sopInstanceUID,
                                    transferSyntaxUID: transferSyntaxUID, context: context)
         open.withLock {
