@@ -21,20 +21,29 @@ struct AccessMiddleware: RouterMiddleware {
 
     static let overrideHeader = HTTPField.Name("X-Emergency-Access")!
 
+    /// The path's components, lowercased, empty ones dropped (`//admin/` is `/admin`), so that no
+    /// spelling of a path reaches a route under a weaker requirement.
+    static func components(_ path: String) -> [String] {
+        path.split(separator: "/").map { $0.lowercased() }
+    }
+
     static func requirement(method: HTTPRequest.Method, path: String) -> Requirement {
-        if ["/healthz", "/readyz", "/metrics"].contains(path) { return .open }
-        if path.hasPrefix("/admin") { return .permission(.admin) }
-        if path.hasPrefix("/dicom-web") {
+        let parts = components(path)
+        if parts.count == 1, ["healthz", "readyz", "metrics"].contains(parts[0]) { return .open }
+        switch parts.first {
+        case "admin":
+            return .permission(.admin)
+        case "dicom-web":
             switch method {
             case .post: return .permission(.store)
             case .get, .head:
-                let last = path.split(separator: "/").last.map(String.init) ?? ""
-                return ["studies", "series", "instances"].contains(last) ? .permission(.query) : .permission(.retrieve)
+                return ["studies", "series", "instances"].contains(parts.last ?? "") ? .permission(.query) : .permission(.retrieve)
             default: return .permission(.admin)
             }
+        default:
+            // WADO-URI and anything else (unknown paths answer 404 only to an identity).
+            return .permission(.retrieve)
         }
-        // WADO-URI and anything else (unknown paths answer 404 only to an identity).
-        return .permission(.retrieve)
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

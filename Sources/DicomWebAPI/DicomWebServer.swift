@@ -191,17 +191,19 @@ struct AuditMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        guard path.hasPrefix("/dicom-web") || path.hasPrefix("/wado") || path.hasPrefix("/admin") else {
+        // Every request but the open health and metrics ones (the access middleware's rule).
+        guard AccessMiddleware.requirement(method: request.method, path: path) != .open else {
             return try await next(request, context)
         }
         let address = context.remoteAddress?.ipAddress
-        let action: String = path.hasPrefix("/admin") ? "admin"
+        let parts = AccessMiddleware.components(path)
+        let action: String = parts.first == "admin" ? "admin"
             : request.method == .post ? "store"
-            : path.hasSuffix("/studies") || path.hasSuffix("/series") || path.hasSuffix("/instances") ? "query" : "retrieve"
+            : ["studies", "series", "instances"].contains(parts.last ?? "") ? "query" : "retrieve"
         var named: [String] = []
-        let parts = path.split(separator: "/")
-        if let i = parts.firstIndex(of: "studies"), i + 1 < parts.count { named.append(String(parts[i + 1])) }
-        if path.hasPrefix("/wado"), let study = request.uri.queryParameters["studyUID"] { named.append(String(study)) }
+        let original = path.split(separator: "/")  // UIDs keep their case
+        if let i = original.firstIndex(of: "studies"), i + 1 < original.count { named.append(String(original[i + 1])) }
+        if parts.first == "wado", let study = request.uri.queryParameters["studyUID"] { named.append(String(study)) }
         func record(_ status: Int) {
             let access = context.access
             let touched = access.touched

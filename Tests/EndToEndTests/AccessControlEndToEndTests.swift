@@ -203,18 +203,21 @@ import DicomTestSupport
             ["path": "/dicom-web/studies", "token": drMai, "params": byCitizen],
             ["path": "/dicom-web/studies", "token": expired, "params": byCitizen],
             ["path": "/healthz"],
+            ["path": "//admin/audit", "token": choRad],
+            ["path": "/ADMIN/audit", "token": choRad],
             ["method": "PUT", "path": "/admin/consent/\(Self.hung)", "token": choRad, "json": optOut],
             ["method": "PUT", "path": "/admin/consent/\(Self.hung)", "token": admin, "json": optOut],
         ])
-        #expect(before.map { $0["status"] as? Int } == [401, 403, 200, 403, 403, 200, 401, 200, 403, 200])
+        #expect(before.map { $0["status"] as? Int } == [401, 403, 200, 403, 403, 200, 401, 200, 403, 403, 403, 200])
         #expect((before[0]["www"] as? String)?.hasPrefix("Bearer") == true)
         #expect(Self.studies(before[5]["json"]) == [Self.bachmaiStudy, Self.chorayStudy])
-        #expect((before[9]["json"] as? [String: Any])?["optedOut"] as? Bool == true)
+        #expect((before[11]["json"] as? [String: Any])?["optedOut"] as? Bool == true)
         expected += ["http anonymous query refused (HTTP 401)", "http token:bachmai-pacs query refused (HTTP 403)",
                      "http token:bachmai-pacs store ok", "http token:choray-radiologist store refused (HTTP 403)",
                      "http token:choray-radiologist admin refused (HTTP 403)", "http jwt:dr.mai query ok",
                      "http anonymous query refused (HTTP 401)", "http token:choray-radiologist admin refused (HTTP 403)",
-                     "http token:admin admin ok"]
+                     "http token:choray-radiologist admin refused (HTTP 403)",
+                     "http token:choray-radiologist admin refused (HTTP 403)", "http token:admin admin ok"]
 
         // 4. After the opt-out: each hospital sees only its own studies of the person, on every
         //    path, unless an emergency override is used (recorded).
