@@ -63,7 +63,15 @@ public final class AuditLog: Sendable {
 
     static func hash(previous: String, _ record: AuditRecord) -> String {
         let digest = SHA256.hash(data: Data((previous + "\n" + record.canonical).utf8))
-        return digest.map { String(format: "%02x", $0) }.joined()
+        // Lower-case hex, as "%02x" wrote it (String(format:) per byte was a hot spot of C-STORE).
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in digest {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Appends a record now (its id is returned). Blocking: one short write transaction.
