@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the SCP's DICOM TLS (cdcm_net.h) with DCMTK's own echoscu/storescu against tls_check.
 # Usage: [KEEP=1] Scripts/shim-tests/run-tls-checks.sh [TLS_CHECK_BINARY]   (KEEP=1 keeps the temp folder)
-#   default binary: .build/shim-tests/tls_check (build it with build-tls.sh; an -asan build works too).
+#   default binary: .build/shim-tests/tls_check (build it with build.sh --tls; an -asan build works too).
 # Makes a throw-away CA, a server and a client certificate signed by it, and a self-signed "rogue"
 # client certificate with /usr/bin/openssl in a temporary folder, then checks:
 #   mutual TLS (echoscu, storescu), the callback's subject and SHA-256 fingerprint, a rogue
@@ -12,7 +12,7 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 bin="${1:-$repo/.build/shim-tests/tls_check}"
-[ -x "$bin" ] || { echo "no harness at $bin (run build-tls.sh)"; exit 2; }
+[ -x "$bin" ] || { echo "no harness at $bin (run build.sh --tls)"; exit 2; }
 export TCP_NODELAY=1
 dir="$(mktemp -d)"
 pids=()

@@ -1,4 +1,4 @@
-// tls_check — a command-line harness for the SCP's DICOM TLS (cdcm_net.h), built by build-tls.sh.
+// tls_check — a command-line harness for the SCP's DICOM TLS (cdcm_net.h), built by build.sh --tls.
 //
 //   tls_check serve --cert PEM --key PEM [--trusted PEM] [--require 0|1] [--port P] [--seconds S]
 //                   [--acse-timeout S] [--ae TITLE] [--tmp DIR]

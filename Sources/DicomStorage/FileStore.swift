@@ -90,15 +90,7 @@ public final class FileStore: Sendable {
         }
         do {
             defer { close(fd) }
-            var offset = 0
-            while offset < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw StorageError.fromErrno(errno, "cannot write \(relative)")
-                }
-                offset += n
-            }
+            if let failure = FileStore.writeAll(fd, bytes) { throw StorageError.fromErrno(failure, "cannot write \(relative)") }
             guard fsync(fd) == 0 else { throw StorageError.fromErrno(errno, "cannot fsync \(relative)") }
         }
         guard rename(temporary, destination) == 0 else {
@@ -269,23 +261,26 @@ public final class FileStore: Sendable {
 
     // MARK: Staged writes (batches)
 
+    /// Writes all of `bytes` to `fd`; the errno of a failure, or nil.
+    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32? {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            offset += n
+        }
+        return nil
+    }
+
     /// Stages bytes as the future file of `sopInstanceUID`: written to `tmp/`, not synced.
     public func stage(_ data: Data, sopInstanceUID: String) throws(StorageError) -> StagedFile {
         let temporary = rootPath + "/tmp/" + UUID().uuidString + ".partial"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw StorageError.fromErrno(errno, "cannot create a temporary file in tmp/") }
-        let failure: Int32? = data.withUnsafeBytes { bytes -> Int32? in
-            var offset = 0
-            while offset < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += n
-            }
-            return nil
-        }
+        let failure = data.withUnsafeBytes { FileStore.writeAll(fd, $0) }
         close(fd)
         if let failure {
             unlink(temporary)

@@ -69,23 +69,28 @@ import DicomTestSupport
     /// A real full disk: a 256 KiB tmpfs. Needs root (mount), as CI and the dev machines have.
     @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
     func fullDiskIsOutOfSpaceAndLeavesNothingHalfWritten() throws {
+        try withFullDisk { store throws in
+            let small = try store.write(Data(repeating: 1, count: 10_000), sopInstanceUID: "1.9.1")
+            do throws(StorageError) {
+                _ = try store.write(Data(repeating: 2, count: 1_000_000), sopInstanceUID: "1.9.2")
+                Issue.record("a 1 MB write into a 256 KB disk succeeded")
+            } catch {
+                #expect(error.code == .outOfSpace, "\(error)")
+            }
+            #expect(!store.exists(relativePath: FileStore.relativePath(forSOPInstanceUID: "1.9.2")))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryRoot.path).isEmpty)
+            #expect(try store.read(relativePath: small.relativePath).count == 10_000)
+        }
+    }
+
+    /// A store on a 256 KiB tmpfs, unmounted afterwards.
+    func withFullDisk(_ body: (FileStore) throws -> Void) throws {
         let dir = TemporaryDirectory("full-disk")
         let mountPoint = dir.url.path
         let mount = try ProcessRunner.run(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint])
         try #require(mount.status == 0, "mount failed: \(mount.stderr)")
         defer { _ = try? ProcessRunner.run(URL(fileURLWithPath: "/bin/umount"), [mountPoint]) }
-
-        let store = try FileStore(root: dir.url)
-        let small = try store.write(Data(repeating: 1, count: 10_000), sopInstanceUID: "1.9.1")
-        do {
-            _ = try store.write(Data(repeating: 2, count: 1_000_000), sopInstanceUID: "1.9.2")
-            Issue.record("a 1 MB write into a 256 KB disk succeeded")
-        } catch {
-            #expect(error.code == .outOfSpace, "\(error)")
-        }
-        #expect(!store.exists(relativePath: FileStore.relativePath(forSOPInstanceUID: "1.9.2")))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryRoot.path).isEmpty)
-        #expect(try store.read(relativePath: small.relativePath).count == 10_000)
+        try body(try FileStore(root: dir.url))
     }
 
     @Test func stagedFilesArePublishedInPlaceAsABatch() throws {
@@ -113,18 +118,14 @@ import DicomTestSupport
     /// Staging into a full disk is refused as out of space and leaves no temporary file.
     @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
     func stagingIntoAFullDiskIsOutOfSpace() throws {
-        let dir = TemporaryDirectory("full-disk-staged")
-        let mountPoint = dir.url.path
-        let mount = try ProcessRunner.run(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint])
-        try #require(mount.status == 0, "mount failed: \(mount.stderr)")
-        defer { _ = try? ProcessRunner.run(URL(fileURLWithPath: "/bin/umount"), [mountPoint]) }
-        let store = try FileStore(root: dir.url)
-        do {
-            _ = try store.stage(Data(repeating: 2, count: 1_000_000), sopInstanceUID: "1.9.3")
-            Issue.record("a 1 MB staged write into a 256 KB disk succeeded")
-        } catch {
-            #expect(error.code == .outOfSpace, "\(error)")
+        try withFullDisk { store throws in
+            do throws(StorageError) {
+                _ = try store.stage(Data(repeating: 2, count: 1_000_000), sopInstanceUID: "1.9.3")
+                Issue.record("a 1 MB staged write into a 256 KB disk succeeded")
+            } catch {
+                #expect(error.code == .outOfSpace, "\(error)")
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryRoot.path).isEmpty)
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryRoot.path).isEmpty)
     }
 }
