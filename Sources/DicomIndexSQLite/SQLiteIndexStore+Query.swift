@@ -6,8 +6,10 @@ import DicomIndex
 extension SQLiteIndexStore {
     public func query(_ query: IndexQuery) throws(IndexError) -> [QueryMatch] {
         let sql = try SQLQueryBuilder(query: query).select()
+        let unrestricted = try Self.withoutRestriction(query).map { q throws(IndexError) in try SQLQueryBuilder(query: q).select() }
         return try read { db in
-            try Row.fetchAll(db, sql: sql.text, arguments: StatementArguments(sql.arguments)).map { row in
+            let chosen = try Self.statement(sql, unrestricted: unrestricted, db: db)
+            return try Row.fetchAll(db, sql: chosen.text, arguments: StatementArguments(chosen.arguments)).map { row in
                 Self.decodeMatch(row, level: query.level)
             }
         }
@@ -15,7 +17,28 @@ extension SQLiteIndexStore {
 
     public func count(_ query: IndexQuery) throws(IndexError) -> Int {
         let sql = try SQLQueryBuilder(query: query).count()
-        return try read { db in try Int.fetchOne(db, sql: sql.text, arguments: StatementArguments(sql.arguments)) ?? 0 }
+        let unrestricted = try Self.withoutRestriction(query).map { q throws(IndexError) in try SQLQueryBuilder(query: q).count() }
+        return try read { db in
+            let chosen = try Self.statement(sql, unrestricted: unrestricted, db: db)
+            return try Int.fetchOne(db, sql: chosen.text, arguments: StatementArguments(chosen.arguments)) ?? 0
+        }
+    }
+
+    /// The query without its sharing restriction, when it has one.
+    private static func withoutRestriction(_ query: IndexQuery) -> IndexQuery? {
+        guard query.sharingRestriction != nil else { return nil }
+        var open = query
+        open.sharingRestriction = nil
+        return open
+    }
+
+    /// While nobody has opted out, the restriction changes nothing: the plain statement is used
+    /// (decided in the query's own read transaction).
+    private static func statement(_ restricted: SQLQueryBuilder.Statement, unrestricted: SQLQueryBuilder.Statement?,
+                                  db: Database) throws -> SQLQueryBuilder.Statement {
+        guard let unrestricted else { return restricted }
+        let anyOptOut = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM sharing_consent WHERE opted_out = 1)")) ?? true
+        return anyOptOut ? restricted : unrestricted
     }
 
     public func sopClasses(inStudy studyInstanceUID: String) throws(IndexError) -> [String] {
