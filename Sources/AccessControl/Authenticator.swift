@@ -7,10 +7,13 @@ import JWTKit
 public final class Authenticator: Sendable {
     public let settings: AccessSettings
     private let keys: JWTKeyCollection?
+    /// Each token's SHA-256, decoded once (checked by `make`).
+    private let digests: [(token: AccessSettings.APIToken, sha256: [UInt8])]
 
     private init(settings: AccessSettings, keys: JWTKeyCollection?) {
         self.settings = settings
         self.keys = keys
+        digests = settings.tokens.map { ($0, Self.bytes(hex: $0.sha256) ?? []) }
     }
 
     /// Checks the settings (keys must parse) and prepares the JWT keys.
@@ -65,8 +68,8 @@ public final class Authenticator: Sendable {
     private func tokenPrincipal(_ credential: String) -> Principal? {
         let digest = Array(SHA256.hash(data: Data(credential.utf8)))
         var found: AccessSettings.APIToken?
-        for token in settings.tokens {
-            guard let expected = Self.bytes(hex: token.sha256), expected.count == digest.count else { continue }
+        for (token, expected) in digests {
+            guard expected.count == digest.count else { continue }
             var difference: UInt8 = 0
             for i in 0..<digest.count { difference |= digest[i] ^ expected[i] }
             if difference == 0 { found = token }
