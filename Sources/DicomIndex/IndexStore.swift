@@ -12,6 +12,18 @@ public struct InstanceLocation: Sendable, Hashable {
     }
 }
 
+/// One instance of a series with its file (what the thumbnail maker chooses from).
+public struct SeriesInstanceFile: Sendable, Hashable {
+    public var sopInstanceUID: String
+    public var path: String
+    public var instanceNumber: Int?
+    public init(sopInstanceUID: String, path: String, instanceNumber: Int?) {
+        self.sopInstanceUID = sopInstanceUID
+        self.path = path
+        self.instanceNumber = instanceNumber
+    }
+}
+
 /// The index: patients, studies, series and instances. Implementations (SQLite, PostgreSQL)
 /// pass the same test suite. Every call is blocking: call it off Swift's cooperative pool.
 public protocol IndexStore: PatientLinkStore, SharingConsentStore {
@@ -21,6 +33,13 @@ public protocol IndexStore: PatientLinkStore, SharingConsentStore {
 
     /// The row of one instance, if indexed.
     func instance(sopInstanceUID: String) throws(IndexError) -> InstanceRecord?
+
+    /// Whether an instance is indexed (the duplicate check of every stored instance: one key
+    /// lookup, nothing decoded).
+    func containsInstance(sopInstanceUID: String) throws(IndexError) -> Bool
+
+    /// The instances of one series with their files, in row order (no patient or study data).
+    func instanceFiles(inSeries seriesInstanceUID: String) throws(IndexError) -> [SeriesInstanceFile]
 
     /// Matches of a query, in the query's order (default: by level key, oldest first).
     func query(_ query: IndexQuery) throws(IndexError) -> [QueryMatch]
@@ -45,4 +64,17 @@ public protocol IndexStore: PatientLinkStore, SharingConsentStore {
     /// Resumable jobs keep a small state here (e.g. the last folder a reindex finished).
     func jobState(_ name: String) throws(IndexError) -> String?
     func setJobState(_ name: String, _ value: String?) throws(IndexError)
+}
+
+extension IndexStore {
+    public func containsInstance(sopInstanceUID: String) throws(IndexError) -> Bool {
+        try instance(sopInstanceUID: sopInstanceUID) != nil
+    }
+
+    public func instanceFiles(inSeries seriesInstanceUID: String) throws(IndexError) -> [SeriesInstanceFile] {
+        try query(IndexQuery(level: .instance, filters: [.seriesInstanceUID: seriesInstanceUID], nameMatching: .exact))
+            .compactMap { match in
+                match.instance.map { SeriesInstanceFile(sopInstanceUID: $0.sopInstanceUID, path: $0.path, instanceNumber: $0.instanceNumber) }
+            }
+    }
 }

@@ -60,6 +60,28 @@ extension SQLiteIndexStore {
         }
     }
 
+    public func containsInstance(sopInstanceUID: String) throws(IndexError) -> Bool {
+        try readStatement { db in
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM instance WHERE sop_uid = ?)"),
+                              arguments: [sopInstanceUID]) ?? false
+        }
+    }
+
+    public func instanceFiles(inSeries seriesInstanceUID: String) throws(IndexError) -> [SeriesInstanceFile] {
+        try read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT i.sop_uid, i.path, i.instance_number FROM series se JOIN instance i ON i.series_ref = se.id
+                WHERE se.series_uid = ? ORDER BY i.id
+                """)
+            var files: [SeriesInstanceFile] = []
+            let rows = try Row.fetchCursor(statement, arguments: [seriesInstanceUID])
+            while let row = try rows.next() {
+                files.append(SeriesInstanceFile(sopInstanceUID: row[0], path: row[1], instanceNumber: row[2]))
+            }
+            return files
+        }
+    }
+
     public func instanceLocations(afterID: Int64, limit: Int) throws(IndexError) -> [InstanceLocation] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT id, sop_uid, path, policy FROM instance WHERE id > ? ORDER BY id LIMIT ?",

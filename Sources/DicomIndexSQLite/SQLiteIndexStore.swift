@@ -65,6 +65,16 @@ public final class SQLiteIndexStore: IndexStore {
         }
     }
 
+    /// One statement, outside a transaction (a single SELECT is consistent on its own): spares the
+    /// BEGIN and COMMIT of `read` on lookups made for every stored instance.
+    func readStatement<T>(_ body: (Database) throws -> T) throws(IndexError) -> T {
+        do {
+            return try pool.unsafeRead(body)
+        } catch {
+            throw IndexError(.unavailable, "index read failed", underlying: error)
+        }
+    }
+
     func write<T>(_ body: @Sendable (Database) throws -> T) throws(IndexError) -> T {
         do {
             return try pool.write(body)

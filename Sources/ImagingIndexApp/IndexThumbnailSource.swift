@@ -11,12 +11,14 @@ struct IndexThumbnailSource: ThumbnailSource {
 
     func instances(inSeries seriesInstanceUID: String) throws(ThumbnailError) -> [SeriesMember] {
         guard Self.isSingleUID(seriesInstanceUID) else { return [] }
-        let matches = try query(IndexQuery(level: .instance, filters: [.seriesInstanceUID: seriesInstanceUID],
-                                           nameMatching: .exact))
-        return matches.compactMap { match in
-            guard let instance = match.instance else { return nil }
-            return SeriesMember(sopInstanceUID: instance.sopInstanceUID, path: store.path(forRelativePath: instance.path),
-                                instanceNumber: instance.instanceNumber)
+        let files: [SeriesInstanceFile]
+        do {
+            files = try index.instanceFiles(inSeries: seriesInstanceUID)
+        } catch {
+            throw ThumbnailError(.sourceUnavailable, "the index cannot be read: \(error.message)", underlying: error)
+        }
+        return files.map {
+            SeriesMember(sopInstanceUID: $0.sopInstanceUID, path: store.path(forRelativePath: $0.path), instanceNumber: $0.instanceNumber)
         }
     }
 

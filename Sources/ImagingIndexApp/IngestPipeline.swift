@@ -153,13 +153,13 @@ public final class IngestPipeline: Sendable {
         let sop = metadata.instance.sopInstanceUID
         let sendingAE = sourceAETitle ?? metadata.instance.sourceApplicationEntityTitle
         return try locks.withLock(sop) { () throws(ImagingIndexError) -> Outcome in
-            let existing: InstanceRecord?
+            let exists: Bool
             do throws(IndexError) {
-                existing = try index.instance(sopInstanceUID: sop)
+                exists = try index.containsInstance(sopInstanceUID: sop)
             } catch {
                 throw ImagingIndexError(.indexUnavailable, "\(source): the index cannot be read: \(error.message)", underlying: error)
             }
-            if existing != nil {
+            if exists {
                 switch duplicatePolicy {
                 case .keepFirst:
                     counters.withLock { $0.duplicates += 1 }
@@ -184,14 +184,14 @@ public final class IngestPipeline: Sendable {
             var write = InstanceWrite(metadata: identified, path: stored.relativePath, fileSize: stored.size,
                                       checksum: stored.checksum, receivedAt: stored.modified, sourceAETitle: sendingAE,
                                       origin: origin.rawValue, policy: policy.fingerprint,
-                                      mode: existing == nil ? .insertIfAbsent : .upsert, citizen: citizen,
+                                      mode: exists ? .upsert : .insertIfAbsent, citizen: citizen,
                                       hospital: hospital ?? self.hospital(sendingAE: sendingAE, metadata: metadata))
             write.stagedFrom = staged.temporaryPath
             do throws(IndexError) {
                 _ = try committer.submit(write)
             } catch {
                 unlink(staged.temporaryPath)  // still in tmp/ when its batch never got that far
-                if existing == nil { try? store.remove(relativePath: stored.relativePath) }
+                if !exists { try? store.remove(relativePath: stored.relativePath) }
                 if error.code == .storage {
                     let full = (error.underlying as? StorageError)?.code == .outOfSpace
                     throw ImagingIndexError(full ? .outOfSpace : .io, "\(source): cannot store the file: \(error.message)",
@@ -201,7 +201,7 @@ public final class IngestPipeline: Sendable {
                                         underlying: error)
             }
             onStored?(metadata.series.seriesInstanceUID, metadata.study.studyInstanceUID)
-            if existing != nil {
+            if exists {
                 counters.withLock { $0.replaced += 1 }
                 logger.notice("duplicate SOP instance: replaced", metadata: ["dicom.sop_instance_uid": "\(sop)"])
                 return .replaced(sopInstanceUID: sop, bytes: stored.size)
