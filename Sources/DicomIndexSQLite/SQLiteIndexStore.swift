@@ -28,6 +28,9 @@ public final class SQLiteIndexStore: IndexStore {
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            // GRDB's WAL set-up runs after `prepareDatabase` on the writer and sets NORMAL, with
+            // which a commit is not synced (only checkpoints are): set FULL again where it counts.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         } catch {
             throw IndexError(.unavailable, "cannot open the index database", underlying: error)
         }

@@ -17,8 +17,10 @@ import Darwin
 /// place, and the destination folder is fsync'ed. A crash leaves either the old state or the
 /// complete new file (and at worst an orphan in `tmp`, removed by `removeTemporaryFiles`).
 /// Batches (the ingest pipeline's group commit) stage their files in `tmp/` instead and `publish`
-/// them together: one sync of the file system, the renames, a second sync — the same guarantee
-/// (a file at its final path is complete and durable) for two flushes per batch.
+/// them together: one sync of the file system, then the renames. A file at its final path is
+/// thus always complete. The renames become durable with the index commit that follows (its
+/// sync); should power fail before, the staged file is still complete in `tmp/`, and
+/// `recoverTemporaryFiles` puts it in place at the next start when its row was committed.
 public final class FileStore: Sendable {
     public let root: URL
     private let rootPath: String
@@ -228,9 +230,32 @@ public final class FileStore: Sendable {
     /// Removes temporary files left by a crash. Returns how many.
     @discardableResult
     public func removeTemporaryFiles() -> Int {
+        recoverTemporaryFiles { _ in nil }.removed
+    }
+
+    /// At start: each file left in `tmp/` is either put in place, at the relative path
+    /// `destination` names for its bytes (a staged file whose index row was committed but whose
+    /// rename was lost with the power), or removed (nil: an interrupted write, never
+    /// acknowledged). Files put in place are synced before this returns.
+    public func recoverTemporaryFiles(destination: (Data) -> String?) -> (restored: [String], removed: Int) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: temporaryRoot.path)) ?? []
-        for name in names { unlink(temporaryRoot.appendingPathComponent(name).path) }
-        return names.count
+        var restored: [String] = []
+        var removed = 0
+        for name in names {
+            let temporary = temporaryRoot.appendingPathComponent(name).path
+            if let data = try? FileStore.readFile(temporary), let relative = destination(data) {
+                let target = path(forRelativePath: relative)
+                if (try? ensureDirectory(String(target[..<target.lastIndex(of: "/")!]))) != nil,
+                   rename(temporary, target) == 0 {
+                    restored.append(relative)
+                    continue
+                }
+            }
+            unlink(temporary)
+            removed += 1
+        }
+        if !restored.isEmpty { _ = syncFileSystem() }
+        return (restored, removed)
     }
 
     /// Bytes used by stored files (st_blocks, as `du` counts).
@@ -307,10 +332,11 @@ public final class FileStore: Sendable {
                                                                      checksum: FileStore.sha256Hex(contents), modified: modified))
     }
 
-    /// Makes staged files durable and puts them in place: sync of the file system (the files'
-    /// data and new folders), the renames, a second sync (the renames). Per file: nil, or why it is
-    /// not stored (its temporary file is then removed; a file renamed before a failed second sync
-    /// stays in place for the caller to remove).
+    /// Makes staged files durable and puts them in place: a sync of the file system (the files'
+    /// data and new folders), then the renames. The caller's index commit, which syncs, makes
+    /// the renames durable in practice; `recoverTemporaryFiles` redoes any lost one at start (rather than a
+    /// third flush on every batch for that case alone). Per file: nil,
+    /// or why it is not stored (its temporary file is then removed).
     public func publish(_ files: [StagedFile]) -> [StorageError?] {
         guard !files.isEmpty else { return [] }
         func failAll(_ error: StorageError) -> [StorageError?] {
@@ -328,7 +354,6 @@ public final class FileStore: Sendable {
                 unlink(f.temporaryPath)
             }
         }
-        if let error = syncFileSystem() { return results.map { $0 ?? error } }
         return results
     }
 

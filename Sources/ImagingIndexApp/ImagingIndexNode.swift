@@ -27,19 +27,29 @@ public final class ImagingIndexNode: Sendable {
         } catch {
             throw ImagingIndexError(.configuration, "DCMTK cannot start: \(error.message)", underlying: error)
         }
+        let files: FileStore
         do {
-            store = try FileStore(root: configuration.dataDirectory)
+            files = try FileStore(root: configuration.dataDirectory)
         } catch {
             throw ImagingIndexError(.io, "cannot open the data directory: \(error.message)", underlying: error)
         }
-        let leftovers = store.removeTemporaryFiles()
-        if leftovers > 0 {
-            logger.notice("removed temporary files left by an interrupted write", metadata: ["count": "\(leftovers)"])
-        }
+        let rows: any IndexStore
         do {
-            index = try SQLiteIndexStore(path: configuration.indexPath)
+            rows = try SQLiteIndexStore(path: configuration.indexPath)
         } catch {
             throw ImagingIndexError(.indexUnavailable, "cannot open the index: \(error.description)", underlying: error)
+        }
+        store = files
+        index = rows
+        let (restored, leftovers) = files.recoverTemporaryFiles { data in
+            IngestPipeline.committedDestination(of: data, index: rows, store: files)
+        }
+        if !restored.isEmpty {
+            logger.notice("put in place staged files whose index rows were committed before an interruption",
+                          metadata: ["count": "\(restored.count)"])
+        }
+        if leftovers > 0 {
+            logger.notice("removed temporary files left by an interrupted write", metadata: ["count": "\(leftovers)"])
         }
         do {
             audit = try AuditLog(path: configuration.auditPath)

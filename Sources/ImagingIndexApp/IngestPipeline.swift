@@ -296,6 +296,18 @@ public final class IngestPipeline: Sendable {
         }
     }
 
+    /// Where a file left in the store's `tmp/` belongs, if its index row was committed: the row
+    /// of its SOP instance names this path and this very content (its SHA-256), and the file
+    /// there is missing or another. nil: it was never acknowledged (or is already in place).
+    static func committedDestination(of data: Data, index: any IndexStore, store: FileStore) -> String? {
+        guard let file = try? DicomFile(data: data, options: [.skipPixelData], source: "tmp"),
+              let sop = try? file.metadata(extraTags: []).instance.sopInstanceUID,
+              let row = try? index.instance(sopInstanceUID: sop),
+              row.checksum == FileStore.sha256Hex(data) else { return nil }
+        if let current = try? store.read(relativePath: row.path), FileStore.sha256Hex(current) == row.checksum { return nil }
+        return row.path
+    }
+
     static func hasPart10Preamble(_ data: Data) -> Bool {
         guard data.count >= 132 else { return false }
         let start = data.startIndex + 128

@@ -6,6 +6,14 @@ import DicomIndex
 @testable import DicomIndexSQLite
 
 @Suite struct WriteTests {
+    /// A commit is durable when it returns: the writer syncs the WAL on every commit (GRDB's
+    /// WAL set-up would leave it at NORMAL, which syncs only at checkpoints).
+    @Test func theWriterSyncsEveryCommit() throws {
+        let f = try Fixture()
+        #expect(try f.store.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == 2)
+        #expect(try f.store.pool.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+    }
+
     @Test func insertIfAbsentKeepsTheFirstRowAndUpsertReplacesIt() throws {
         let f = try Fixture()
         try f.populate()

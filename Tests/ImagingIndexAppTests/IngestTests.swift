@@ -50,6 +50,32 @@ func corpusData(_ path: String) throws -> Data { try Data(contentsOf: TestImages
         #expect(try t.node.store.checksum(relativePath: record.path) == record.checksum)
     }
 
+    /// Power lost after an index commit but before the renames of its batch reached the disk: the
+    /// staged file (complete: its data was synced before the commit) is put in place at start;
+    /// anything else left in tmp/ — never acknowledged — is removed.
+    @Test func aStagedFileWhoseRowWasCommittedIsPutInPlaceAtStart() throws {
+        let t = try TestNode()
+        let data = try corpusData("bachmai/ct-head-1.dcm")
+        _ = try t.node.pipeline.ingest(data, origin: .dimse, sourceAETitle: "BACHMAI", source: "test")
+        let record = try #require(try t.node.index.instance(sopInstanceUID: "1.2.826.0.1.3680043.10.1337.3.1"))
+        let tmp = t.node.store.temporaryRoot
+        // The rename is lost: the file is back in tmp/ under a staging name.
+        try FileManager.default.moveItem(at: t.node.store.url(forRelativePath: record.path),
+                                         to: tmp.appendingPathComponent("staged-1.partial"))
+        // Never acknowledged: a torn write, an instance without a row, a copy unlike its row.
+        try Data("half a data set".utf8).write(to: tmp.appendingPathComponent("torn.partial"))
+        try corpusData("bachmai/ct-head-2.dcm").write(to: tmp.appendingPathComponent("unindexed.partial"))
+        var altered = data
+        altered[altered.count - 1] ^= 0xFF
+        try altered.write(to: tmp.appendingPathComponent("other-copy.partial"))
+
+        let node = try t.reopen()
+        defer { node.shutdown() }
+        #expect(try node.store.read(relativePath: record.path) == data)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path).isEmpty)
+        #expect(try node.index.count(IndexQuery(level: .instance)) == 1)
+    }
+
     @Test func importOfTheCorpusWithJunkMixedIn() throws {
         let t = try TestNode()
         defer { t.node.shutdown() }
