@@ -199,6 +199,18 @@ extension SQLiteIndexStore {
                 CREATE INDEX sharing_consent_event_citizen ON sharing_consent_event(citizen_id);
                 """)
         }
+        // Every index of the instance table costs a B-tree page written (to the WAL, then the
+        // database) per stored instance. These four served only filters that C-FIND and QIDO
+        // apply within a series (whose instances `instance_series` finds) or rare whole-index
+        // scans; they are dropped to spare the C-STORE commit.
+        migrator.registerMigration("v5-fewer-instance-indexes") { db in
+            try db.execute(sql: """
+                DROP INDEX IF EXISTS instance_sop_class;
+                DROP INDEX IF EXISTS instance_number;
+                DROP INDEX IF EXISTS instance_transfer_syntax;
+                DROP INDEX IF EXISTS instance_photometric;
+                """)
+        }
         return migrator
     }
 }
