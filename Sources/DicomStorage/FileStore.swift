@@ -1,5 +1,6 @@
 import Foundation
 import Crypto
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -15,7 +16,7 @@ import Darwin
 ///
 /// Writes are durable: a temporary file in `root/tmp` is written and fsync'ed, renamed into
 /// place, and the destination folder is fsync'ed. A crash leaves either the old state or the
-/// complete new file (and at worst an orphan in `tmp`, removed by `removeTemporaryFiles`).
+/// complete new file (and at worst an orphan in `tmp`, removed by `recoverTemporaryFiles`).
 /// Batches (the ingest pipeline's group commit) stage their files in `tmp/` instead and `publish`
 /// them together: one sync of the file system, then the renames. A file at its final path is
 /// thus always complete. The renames become durable with the index commit that follows (its
@@ -25,19 +26,63 @@ public final class FileStore: Sendable {
     public let root: URL
     private let rootPath: String
     public var objectsRoot: URL { root.appendingPathComponent("objects", isDirectory: true) }
-    public var temporaryRoot: URL { root.appendingPathComponent("tmp", isDirectory: true) }
+    /// `tmp/`: one folder per open store (process), named `<pid>-<random>`, which its owner keeps
+    /// locked (`flock` on its `.owner` file) while open. The start-up recovery of another process
+    /// (`recoverTemporaryFiles`) only touches the folders nobody holds, so an `import` next to a
+    /// running `serve` never takes the files the server is receiving.
+    public var sharedTemporaryRoot: URL { root.appendingPathComponent("tmp", isDirectory: true) }
+    /// This store's own folder in `tmp/`: where its files (and DCMTK's received data sets) are
+    /// written before they are put in place.
+    public let temporaryRoot: URL
+    private let temporaryPath: String
+    /// The descriptor holding the lock of `temporaryRoot` (-1 once closed).
+    private let ownerLock: Mutex<Int32>
 
     public init(root: URL) throws(StorageError) {
         self.root = root
         var p = root.standardizedFileURL.path
         while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
         self.rootPath = p
-        for dir in [root, objectsRoot, temporaryRoot] {
+        let shared = root.appendingPathComponent("tmp", isDirectory: true)
+        for dir in [root, root.appendingPathComponent("objects", isDirectory: true), shared] {
             do {
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             } catch {
                 throw StorageError(.io, "cannot create \(dir.path): \(error.localizedDescription)")
             }
+        }
+        // Made under a dot name (which recovery ignores), locked, then renamed: no other process
+        // can see the folder unlocked.
+        let session = "\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
+        let building = shared.path + "/." + session
+        let final = shared.path + "/" + session
+        guard mkdir(building, 0o755) == 0 else { throw StorageError.fromErrno(errno, "cannot create a folder in tmp/") }
+        let fd = open(building + "/.owner", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0, flock(fd, LOCK_EX | LOCK_NB) == 0, rename(building, final) == 0 else {
+            let failure = StorageError.fromErrno(errno, "cannot set up this process's folder in tmp/")
+            if fd >= 0 { Glibc.close(fd) }
+            unlink(building + "/.owner")
+            rmdir(building)
+            throw failure
+        }
+        temporaryRoot = URL(fileURLWithPath: final, isDirectory: true)
+        temporaryPath = final
+        ownerLock = Mutex(fd)
+    }
+
+    deinit { closeTemporaryFolder() }
+
+    /// Removes this store's folder in `tmp/` (what is left there was never acknowledged) and
+    /// releases it. Call when the process is done storing; also done on deinit.
+    public func closeTemporaryFolder() {
+        ownerLock.withLock { fd in
+            guard fd >= 0 else { return }
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: temporaryPath)) ?? [] {
+                unlink(temporaryPath + "/" + name)
+            }
+            rmdir(temporaryPath)
+            Glibc.close(fd)
+            fd = -1
         }
     }
 
@@ -81,7 +126,7 @@ public final class FileStore: Sendable {
         let relative = FileStore.relativePath(forSOPInstanceUID: sopInstanceUID)
         let destination = path(forRelativePath: relative)
         let folder = String(destination[..<destination.lastIndex(of: "/")!])
-        let temporary = rootPath + "/tmp/" + UUID().uuidString + ".partial"
+        let temporary = temporaryPath + "/" + UUID().uuidString + ".partial"
 
         try ensureDirectory(folder)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -233,26 +278,47 @@ public final class FileStore: Sendable {
         recoverTemporaryFiles { _ in nil }.removed
     }
 
-    /// At start: each file left in `tmp/` is either put in place, at the relative path
-    /// `destination` names for its bytes (a staged file whose index row was committed but whose
-    /// rename was lost with the power), or removed (nil: an interrupted write, never
-    /// acknowledged). Files put in place are synced before this returns.
+    /// At start: each file left in `tmp/` by a process that is gone (its folder is not locked;
+    /// or loose, from older versions) is either put in place, at the relative path `destination`
+    /// names for its bytes (a staged file whose index row was committed but whose rename was
+    /// lost with the power), or removed (nil: an interrupted write, never acknowledged). The
+    /// folders of live processes are left alone. Files put in place are synced before this returns.
     public func recoverTemporaryFiles(destination: (Data) -> String?) -> (restored: [String], removed: Int) {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: temporaryRoot.path)) ?? []
+        let shared = sharedTemporaryRoot.path
         var restored: [String] = []
         var removed = 0
-        for name in names {
-            let temporary = temporaryRoot.appendingPathComponent(name).path
+        func recover(_ temporary: String) {
             if let data = try? FileStore.readFile(temporary), let relative = destination(data) {
                 let target = path(forRelativePath: relative)
                 if (try? ensureDirectory(String(target[..<target.lastIndex(of: "/")!]))) != nil,
                    rename(temporary, target) == 0 {
                     restored.append(relative)
-                    continue
+                    return
                 }
             }
             unlink(temporary)
             removed += 1
+        }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: shared)) ?? [] where !name.hasPrefix(".") {
+            let entry = shared + "/" + name
+            guard entry != temporaryPath else { continue }
+            var st = stat()
+            guard lstat(entry, &st) == 0 else { continue }
+            guard (st.st_mode & S_IFMT) == S_IFDIR else {
+                recover(entry)
+                continue
+            }
+            let lock = open(entry + "/.owner", O_RDWR | O_CLOEXEC)
+            if lock >= 0, flock(lock, LOCK_EX | LOCK_NB) != 0 {
+                Glibc.close(lock)  // its process is alive
+                continue
+            }
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: entry)) ?? [] where file != ".owner" {
+                recover(entry + "/" + file)
+            }
+            unlink(entry + "/.owner")
+            rmdir(entry)
+            if lock >= 0 { Glibc.close(lock) }
         }
         if !restored.isEmpty { _ = syncFileSystem() }
         return (restored, removed)
@@ -302,7 +368,7 @@ public final class FileStore: Sendable {
 
     /// Stages bytes as the future file of `sopInstanceUID`: written to `tmp/`, not synced.
     public func stage(_ data: Data, sopInstanceUID: String) throws(StorageError) -> StagedFile {
-        let temporary = rootPath + "/tmp/" + UUID().uuidString + ".partial"
+        let temporary = temporaryPath + "/" + UUID().uuidString + ".partial"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw StorageError.fromErrno(errno, "cannot create a temporary file in tmp/") }
         let failure = data.withUnsafeBytes { FileStore.writeAll(fd, $0) }

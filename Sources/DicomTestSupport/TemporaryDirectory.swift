@@ -16,3 +16,18 @@ public final class TemporaryDirectory: @unchecked Sendable {  // immutable after
 
     deinit { try? FileManager.default.removeItem(at: url) }
 }
+
+/// The files under a store's `tmp/` (every process's folder in it), relative to it, without the
+/// `.owner` lock files of the folders: what an interrupted or failed write left behind.
+public func leftoverTemporaryFiles(_ tmp: URL) -> [String] {
+    guard let walker = FileManager.default.enumerator(atPath: tmp.path) else { return [] }
+    var files: [String] = []
+    while let name = walker.nextObject() as? String {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: tmp.appendingPathComponent(name).path, isDirectory: &isDirectory),
+           !isDirectory.boolValue, (name as NSString).lastPathComponent != ".owner" {
+            files.append(name)
+        }
+    }
+    return files.sorted()
+}

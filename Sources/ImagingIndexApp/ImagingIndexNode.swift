@@ -82,5 +82,6 @@ public final class ImagingIndexNode: Sendable {
     public func shutdown() {
         pipeline.shutdown()
         try? audit.flush()  // records queued by the last operations
+        store.closeTemporaryFolder()
     }
 }

@@ -34,7 +34,7 @@ import DicomTestSupport
         #expect(second.relativePath == first.relativePath)
         #expect(try store.read(relativePath: first.relativePath) == Data("second copy".utf8))
         // No temporary files and exactly one stored file remain.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryRoot.path).isEmpty)
+        #expect(leftoverTemporaryFiles(store.sharedTemporaryRoot).isEmpty)
         #expect(store.leafFolders().flatMap { store.files(inLeaf: $0) } == [first.relativePath])
 
         try store.remove(relativePath: first.relativePath)
@@ -42,12 +42,35 @@ import DicomTestSupport
         try store.remove(relativePath: first.relativePath)  // already gone: not an error
     }
 
-    @Test func leftoverTemporaryFilesAreCleanedUp() throws {
+    /// At start, what a gone process left in `tmp/` is removed (or put in place, when the caller
+    /// names where): its own folder, no longer locked, and loose files of older versions. The
+    /// folder of a store still open (another process's live `serve`) is left alone.
+    @Test func leftoverTemporaryFilesOfGoneProcessesAreCleanedUp() throws {
         let dir = TemporaryDirectory()
+        let live = try FileStore(root: dir.url)
+        try Data("being received".utf8).write(to: live.temporaryRoot.appendingPathComponent("in-flight.partial"))
+        let gone = try FileStore(root: dir.url)
+        try Data("half".utf8).write(to: gone.temporaryRoot.appendingPathComponent("crash.partial"))
+        try Data("staged".utf8).write(to: gone.temporaryRoot.appendingPathComponent("staged.partial"))
+        // A crash: the folder stays, its lock goes with the process.
+        let goneFolder = gone.temporaryRoot
+        try FileManager.default.moveItem(at: goneFolder, to: dir.url.appendingPathComponent("kept"))
+        gone.closeTemporaryFolder()
+        try FileManager.default.moveItem(at: dir.url.appendingPathComponent("kept"), to: goneFolder)
+        try Data("old".utf8).write(to: live.sharedTemporaryRoot.appendingPathComponent("loose.partial"))
+
         let store = try FileStore(root: dir.url)
-        try Data("half".utf8).write(to: store.temporaryRoot.appendingPathComponent("crash.partial"))
-        #expect(store.removeTemporaryFiles() == 1)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryRoot.path).isEmpty)
+        let outcome = store.recoverTemporaryFiles { data in data == Data("staged".utf8) ? "objects/aa/bb/staged.dcm" : nil }
+        #expect(outcome.restored == ["objects/aa/bb/staged.dcm"])
+        #expect(outcome.removed == 2)
+        #expect(try store.read(relativePath: "objects/aa/bb/staged.dcm") == Data("staged".utf8))
+        #expect(!FileManager.default.fileExists(atPath: goneFolder.path))
+        #expect(leftoverTemporaryFiles(store.sharedTemporaryRoot) == [live.temporaryRoot.lastPathComponent + "/in-flight.partial"])
+
+        // Closed, a store's folder goes with what is left in it.
+        live.closeTemporaryFolder()
+        #expect(leftoverTemporaryFiles(store.sharedTemporaryRoot).isEmpty)
+        #expect(store.removeTemporaryFiles() == 0)
     }
 
     @Test func unwritableStoreIsAClearIOError() throws {
@@ -78,7 +101,7 @@ import DicomTestSupport
                 #expect(error.code == .outOfSpace, "\(error)")
             }
             #expect(!store.exists(relativePath: FileStore.relativePath(forSOPInstanceUID: "1.9.2")))
-            #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryRoot.path).isEmpty)
+            #expect(leftoverTemporaryFiles(store.sharedTemporaryRoot).isEmpty)
             #expect(try store.read(relativePath: small.relativePath).count == 10_000)
         }
     }
@@ -111,7 +134,7 @@ import DicomTestSupport
         #expect(try store.read(relativePath: a.stored.relativePath) == Data("a new copy".utf8))
         #expect(try store.read(relativePath: b.stored.relativePath) == Data("b".utf8))
         #expect(!store.exists(relativePath: gone.stored.relativePath))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryRoot.path).isEmpty)
+        #expect(leftoverTemporaryFiles(store.sharedTemporaryRoot).isEmpty)
         #expect(store.publish([]).isEmpty)
     }
 
@@ -125,7 +148,7 @@ import DicomTestSupport
             } catch {
                 #expect(error.code == .outOfSpace, "\(error)")
             }
-            #expect(try FileManager.default.contentsOfDirectory(atPath: store.temporaryRoot.path).isEmpty)
+            #expect(leftoverTemporaryFiles(store.sharedTemporaryRoot).isEmpty)
         }
     }
 }

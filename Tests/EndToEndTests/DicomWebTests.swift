@@ -281,7 +281,7 @@ import DicomTestSupport
         let failed = ((answer?["00081198"] as? [String: Any])?["Value"] as? [[String: Any]])?.first
         #expect(((failed?["00081197"] as? [String: Any])?["Value"] as? [Int])?.first == 0xC000)
         // Nothing half-written stays behind in tmp/.
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: server.dataDirectory.appendingPathComponent("tmp").path)
+        let leftovers = leftoverTemporaryFiles(server.dataDirectory.appendingPathComponent("tmp"))
         #expect(leftovers.isEmpty, "\(leftovers)")
         // Metrics in Prometheus' text format.
         let metrics = try request("/metrics")

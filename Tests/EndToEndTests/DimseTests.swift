@@ -118,7 +118,7 @@ import DicomTestSupport
         let stored = try Data(contentsOf: server.dataDirectory.appendingPathComponent(instance?["path"] as? String ?? "x"))
         #expect(datasetPart(stored) == datasetPart(original))
         #expect(try DicomFile(data: stored).string(.sourceApplicationEntityTitle) == "BACHMAI")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: server.dataDirectory.appendingPathComponent("tmp").path).isEmpty)
+        #expect(leftoverTemporaryFiles(server.dataDirectory.appendingPathComponent("tmp")).isEmpty)
 
         // Peers store or query only as allowed.
         let viewerStore = try store(["bachmai/mr-lspine-1.dcm"], calling: "VIEWER")
@@ -223,7 +223,7 @@ import DicomTestSupport
         let found = try cli(["find", "--level", "image", "--sop-uid", "1.2.826.0.1.3680043.10.1337.99.1", "--json"])
         let foundRows = try JSONSerialization.jsonObject(with: Data(found.stdout.utf8)) as? [Any]
         #expect(foundRows?.isEmpty == true, "\(found.stdout)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: server.dataDirectory.appendingPathComponent("tmp").path).isEmpty)
+        #expect(leftoverTemporaryFiles(server.dataDirectory.appendingPathComponent("tmp")).isEmpty)
         #expect(server.log.contains("association aborted"))
 
         // Beyond maxAssociations (4): rejected as local limit exceeded.
@@ -314,7 +314,7 @@ import DicomTestSupport
         for (_, path) in byUID {
             #expect(throws: Never.self) { _ = try DicomFile(path: server.dataDirectory.appendingPathComponent(path).path).metadata() }
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: server.dataDirectory.appendingPathComponent("tmp").path).isEmpty)
+        #expect(leftoverTemporaryFiles(server.dataDirectory.appendingPathComponent("tmp")).isEmpty)
     }
 }
 

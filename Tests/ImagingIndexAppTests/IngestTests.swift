@@ -58,7 +58,9 @@ func corpusData(_ path: String) throws -> Data { try Data(contentsOf: TestImages
         let data = try corpusData("bachmai/ct-head-1.dcm")
         _ = try t.node.pipeline.ingest(data, origin: .dimse, sourceAETitle: "BACHMAI", source: "test")
         let record = try #require(try t.node.index.instance(sopInstanceUID: "1.2.826.0.1.3680043.10.1337.3.1"))
-        let tmp = t.node.store.temporaryRoot
+        // What a killed server leaves: its own folder in tmp/, no longer locked.
+        let tmp = t.node.store.sharedTemporaryRoot.appendingPathComponent("12345-crashed")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         // The rename is lost: the file is back in tmp/ under a staging name.
         try FileManager.default.moveItem(at: t.node.store.url(forRelativePath: record.path),
                                          to: tmp.appendingPathComponent("staged-1.partial"))
@@ -72,7 +74,8 @@ func corpusData(_ path: String) throws -> Data { try Data(contentsOf: TestImages
         let node = try t.reopen()
         defer { node.shutdown() }
         #expect(try node.store.read(relativePath: record.path) == data)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path).isEmpty)
+        #expect(leftoverTemporaryFiles(node.store.sharedTemporaryRoot).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: tmp.path))
         #expect(try node.index.count(IndexQuery(level: .instance)) == 1)
     }
 
@@ -94,7 +97,7 @@ func corpusData(_ path: String) throws -> Data { try Data(contentsOf: TestImages
         }
         #expect(try t.instanceCount() == manifest.files.count)
         #expect(t.storedFiles().count == manifest.files.count)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: t.node.store.temporaryRoot.path).isEmpty)
+        #expect(leftoverTemporaryFiles(t.node.store.sharedTemporaryRoot).isEmpty)
 
         // Importing again stores nothing new.
         let again = ImportJob(node: t.node, paths: [TestImages.root.path], progress: .silent).run()
