@@ -5,7 +5,8 @@ import DicomIndex
 
 extension SQLiteIndexStore {
     public func commit(_ writes: [InstanceWrite]) throws(IndexError) -> [Result<InstanceWriteResult, IndexError>] {
-        try write { db in
+        defer { checkpointer.noteCommit() }
+        return try write { db in
             var results: [Result<InstanceWriteResult, IndexError>] = []
             var touched = Touched()
             for item in writes {

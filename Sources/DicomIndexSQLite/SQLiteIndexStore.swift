@@ -7,6 +7,7 @@ import DicomIndex
 public final class SQLiteIndexStore: IndexStore {
     let pool: DatabasePool
     public let path: String
+    let checkpointer: WALCheckpointer
 
     /// Opens (creating if needed) and migrates the database at `path`.
     public convenience init(path: String) throws(IndexError) {
@@ -30,7 +31,12 @@ public final class SQLiteIndexStore: IndexStore {
             pool = try DatabasePool(path: path, configuration: config)
             // GRDB's WAL set-up runs after `prepareDatabase` on the writer and sets NORMAL, with
             // which a commit is not synced (only checkpoints are): set FULL again where it counts.
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            // Checkpoints are `checkpointer`'s; the writer's own only when it falls far behind.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.fallbackPages)")
+            }
+            checkpointer = try WALCheckpointer(path: path)
         } catch {
             throw IndexError(.unavailable, "cannot open the index database", underlying: error)
         }
@@ -52,6 +58,8 @@ public final class SQLiteIndexStore: IndexStore {
             throw IndexError(.unavailable, "cannot migrate the index database", underlying: error)
         }
     }
+
+    deinit { checkpointer.stop() }
 
     /// Names of the migrations applied to the database, in order.
     public func appliedMigrations() throws(IndexError) -> [String] {

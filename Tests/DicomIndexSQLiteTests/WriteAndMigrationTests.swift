@@ -3,6 +3,7 @@ import GRDB
 import Testing
 import DicomCore
 import DicomIndex
+import DicomTestSupport
 @testable import DicomIndexSQLite
 
 @Suite struct WriteTests {
@@ -12,6 +13,27 @@ import DicomIndex
         let f = try Fixture()
         #expect(try f.store.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == 2)
         #expect(try f.store.pool.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+    }
+
+    /// Committed rows reach the database file itself (not only the WAL) within a moment, from the
+    /// checkpointer's thread: the writer's own automatic checkpoint is set far away.
+    @Test func theCheckpointerCopiesCommitsIntoTheDatabaseFile() async throws {
+        let f = try Fixture()
+        #expect(try Self.writerPragma(f, "wal_autocheckpoint") == WALCheckpointer.fallbackPages)
+        try f.populate()
+        let copy = f.dir.appending("copy.sqlite")
+        let inFile = await eventually(timeout: 10) {
+            // The database file alone, without its WAL: what a checkpoint has copied.
+            try? FileManager.default.removeItem(at: copy)
+            guard (try? FileManager.default.copyItem(at: f.dir.appending("index.sqlite"), to: copy)) != nil,
+                  let alone = try? DatabaseQueue(path: copy.path) else { return false }
+            return ((try? alone.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM instance") }) ?? nil) == 6
+        }
+        #expect(inFile)
+    }
+
+    static func writerPragma(_ f: Fixture, _ name: String) throws -> Int? {
+        try f.store.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA \(name)") }
     }
 
     @Test func insertIfAbsentKeepsTheFirstRowAndUpsertReplacesIt() throws {
