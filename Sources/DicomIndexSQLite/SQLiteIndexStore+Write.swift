@@ -61,14 +61,6 @@ extension SQLiteIndexStore {
             return .alreadyPresent(id: existing["id"], path: existing["path"])
         }
 
-        // Parents an update may move this instance away from, so that empty ones get pruned.
-        if let old = try Int64.fetchOne(db.cachedStatement(sql: "SELECT patient_ref FROM study WHERE study_uid = ?"), arguments: [m.study.studyInstanceUID]) {
-            touched.patients.insert(old)
-        }
-        if let old = try Int64.fetchOne(db.cachedStatement(sql: "SELECT study_ref FROM series WHERE series_uid = ?"), arguments: [m.series.seriesInstanceUID]) {
-            touched.studies.insert(old)
-        }
-
         // Instances of one entity can disagree on its attributes (a corrected name resent, a
         // modality that fills a study level field per instance). The most recently received
         // instance decides (ties: the larger SOP Instance UID), whatever order rows are written in,
@@ -118,7 +110,9 @@ extension SQLiteIndexStore {
         // Study
         let referring = m.study.referringPhysicianName
         let studyDate = m.study.studyDate.map { DicomDateTime.normalizedDate($0) ?? $0 }
-        let studyRef = try Self.touchIfUnchanged(
+        // A parent that is not merely touched may move to another patient (study) or study
+        // (series): its former one is refreshed, and pruned if left empty.
+        let studyTouched = try Self.touchIfUnchanged(
             db, table: "study", key: ["study_uid"], keyValues: [m.study.studyInstanceUID],
             columns: ["patient_ref", "study_date", "study_time", "accession", "accession_issuer", "study_id",
                       "description", "referring", "institution", "source_ae", "policy"],
@@ -126,7 +120,12 @@ extension SQLiteIndexStore {
                      m.study.studyID, m.study.studyDescription, referring, m.study.institutionName, item.sourceAETitle,
                      item.policy],
             sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID
-        ) ?? Int64.fetchOne(db.cachedStatement(sql: """
+        )
+        if studyTouched == nil,
+           let old = try Int64.fetchOne(db.cachedStatement(sql: "SELECT patient_ref FROM study WHERE study_uid = ?"), arguments: [m.study.studyInstanceUID]) {
+            touched.patients.insert(old)
+        }
+        let studyRef = try studyTouched ?? Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO study (patient_ref, study_uid, study_date, study_time, study_time_key, accession, accession_issuer,
                                study_id, description, referring, referring_ci, referring_fold, institution, source_ae, policy,
                                source_time, source_sop, hospital)
@@ -155,14 +154,19 @@ extension SQLiteIndexStore {
         // Series
         let seriesNumber = m.series.seriesNumber.flatMap(Self.integer)
         let seriesDate = m.series.seriesDate.map { DicomDateTime.normalizedDate($0) ?? $0 }
-        let seriesRef = try Self.touchIfUnchanged(
+        let seriesTouched = try Self.touchIfUnchanged(
             db, table: "series", key: ["series_uid"], keyValues: [m.series.seriesInstanceUID],
             columns: ["study_ref", "modality", "series_number", "description", "body_part", "series_date",
                       "series_time", "policy"],
             values: [studyRef, m.series.modality, seriesNumber, m.series.seriesDescription, m.series.bodyPartExamined,
                      seriesDate, m.series.seriesTime, item.policy],
             sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID
-        ) ?? Int64.fetchOne(db.cachedStatement(sql: """
+        )
+        if seriesTouched == nil,
+           let old = try Int64.fetchOne(db.cachedStatement(sql: "SELECT study_ref FROM series WHERE series_uid = ?"), arguments: [m.series.seriesInstanceUID]) {
+            touched.studies.insert(old)
+        }
+        let seriesRef = try seriesTouched ?? Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO series (study_ref, series_uid, modality, series_number, description, body_part,
                                 series_date, series_time, series_time_key, policy, source_time, source_sop)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -68,6 +68,29 @@ import DicomTestSupport
         #expect(study.numberOfInstances == 2)
     }
 
+    /// A study resent under a corrected PatientID moves to that patient; a series resent in
+    /// another study moves there. The parents they leave empty are pruned, in the same commit.
+    @Test func aStudyOrSeriesMovingToAnotherParentLeavesNoEmptyOne() throws {
+        let f = try Fixture()
+        let first = Fixture.metadata(patient: "WRONG-1", issuer: nil, name: "A^B", study: "3.1", date: "20240101",
+                                     series: "3.1.1", modality: "CT", sop: "3.1.1.1")
+        _ = try f.store.commit([Fixture.write(first, received: 1_700_000_000)])
+        var corrected = first
+        corrected.patient.patientID = "RIGHT-1"
+        corrected.instance.sopInstanceUID = "3.1.1.2"
+        _ = try f.store.commit([Fixture.write(corrected, received: 1_700_000_100)])
+        #expect(try f.store.query(IndexQuery(level: .patient)).map { $0.patient.patientID } == ["RIGHT-1"])
+        #expect(try f.store.query(IndexQuery(level: .study))[0].study?.numberOfInstances == 2)
+
+        var moved = corrected
+        moved.study.studyInstanceUID = "3.2"
+        moved.instance.sopInstanceUID = "3.1.1.3"
+        _ = try f.store.commit([Fixture.write(moved, received: 1_700_000_200)])
+        // The series (all three instances) now belongs to study 3.2; study 3.1 is gone.
+        #expect(try f.store.query(IndexQuery(level: .study)).compactMap { $0.study?.studyInstanceUID } == ["3.2"])
+        #expect(try f.store.query(IndexQuery(level: .study))[0].study?.numberOfInstances == 3)
+    }
+
     @Test func aRefusedInstanceDoesNotUndoItsBatch() throws {
         let f = try Fixture()
         let good = Fixture.metadata(patient: "P", issuer: nil, name: "A^B", study: "2.1", date: "20240101", series: "2.1.1",
