@@ -35,8 +35,9 @@ public final class FileStore: Sendable {
     /// written before they are put in place.
     public let temporaryRoot: URL
     private let temporaryPath: String
-    /// The descriptor holding the lock of `temporaryRoot` (-1 once closed).
-    private let ownerLock: Mutex<Int32>
+    /// The descriptors of `temporaryRoot`'s lock and of its publish log (-1 once closed).
+    private let ownerLock: Mutex<(owner: Int32, log: Int32)>
+    static let publishLogName = ".publishing"
 
     public init(root: URL) throws(StorageError) {
         self.root = root
@@ -67,7 +68,8 @@ public final class FileStore: Sendable {
         }
         temporaryRoot = URL(fileURLWithPath: final, isDirectory: true)
         temporaryPath = final
-        ownerLock = Mutex(fd)
+        let log = open(final + "/" + FileStore.publishLogName, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        ownerLock = Mutex((fd, log))
     }
 
     deinit { closeTemporaryFolder() }
@@ -75,14 +77,15 @@ public final class FileStore: Sendable {
     /// Removes this store's folder in `tmp/` (what is left there was never acknowledged) and
     /// releases it. Call when the process is done storing; also done on deinit.
     public func closeTemporaryFolder() {
-        ownerLock.withLock { fd in
-            guard fd >= 0 else { return }
+        ownerLock.withLock { fds in
+            guard fds.owner >= 0 else { return }
             for name in (try? FileManager.default.contentsOfDirectory(atPath: temporaryPath)) ?? [] {
                 unlink(temporaryPath + "/" + name)
             }
             rmdir(temporaryPath)
-            Glibc.close(fd)
-            fd = -1
+            if fds.log >= 0 { Glibc.close(fds.log) }
+            Glibc.close(fds.owner)
+            fds = (-1, -1)
         }
     }
 
@@ -103,6 +106,14 @@ public final class FileStore: Sendable {
     }
 
     /// The relative path for a SOP Instance UID.
+    /// A path of the `objects/ab/cd/<hash>.dcm` form (what a publish log may name; nothing else
+    /// is ever removed on its word).
+    static func isStoredPath(_ relative: String) -> Bool {
+        let parts = relative.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "objects" && parts[1].count == 2 && parts[2].count == 2
+            && parts[3].hasSuffix(".dcm") && !parts.contains("..")
+    }
+
     public static func relativePath(forSOPInstanceUID uid: String) -> String {
         let digest = hex(SHA256.hash(data: Data(uid.utf8)))
         return "objects/\(digest.prefix(2))/\(digest.dropFirst(2).prefix(2))/\(digest.prefix(40)).dcm"
@@ -283,7 +294,10 @@ public final class FileStore: Sendable {
     /// names for its bytes (a staged file whose index row was committed but whose rename was
     /// lost with the power), or removed (nil: an interrupted write, never acknowledged). The
     /// folders of live processes are left alone. Files put in place are synced before this returns.
-    public func recoverTemporaryFiles(destination: (Data) -> String?) -> (restored: [String], removed: Int) {
+    /// `isIndexed`: whether a row names this relative path; the files of a gone process's last
+    /// published batch that no row names are removed from `objects/` (counted in `removed`).
+    public func recoverTemporaryFiles(destination: (Data) -> String?,
+                                      isIndexed: (String) -> Bool = { _ in true }) -> (restored: [String], removed: Int) {
         let shared = sharedTemporaryRoot.path
         var restored: [String] = []
         var removed = 0
@@ -313,9 +327,17 @@ public final class FileStore: Sendable {
                 Glibc.close(lock)  // its process is alive
                 continue
             }
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: entry)) ?? [] where file != ".owner" {
+            // A pwrite is not torn by a killed process: a log that does not parse was being made
+            // (its batch had not renamed anything yet).
+            for relative in FileStore.publishedPaths(logAt: entry + "/" + FileStore.publishLogName) ?? []
+            where FileStore.isStoredPath(relative) && !isIndexed(relative) {
+                if unlink(path(forRelativePath: relative)) == 0 { removed += 1 }
+            }
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: entry)) ?? []
+            where file != ".owner" && file != FileStore.publishLogName {
                 recover(entry + "/" + file)
             }
+            unlink(entry + "/" + FileStore.publishLogName)
             unlink(entry + "/.owner")
             rmdir(entry)
             if lock >= 0 { Glibc.close(lock) }
@@ -410,6 +432,7 @@ public final class FileStore: Sendable {
             return Array(repeating: error, count: files.count)
         }
         if let error = syncFileSystem() { return failAll(error) }
+        logPublishing(files.map(\.stored.relativePath))
         var results: [StorageError?] = []
         results.reserveCapacity(files.count)
         for f in files {
@@ -421,6 +444,26 @@ public final class FileStore: Sendable {
             }
         }
         return results
+    }
+
+    /// Notes the paths a batch is about to fill, before its renames: should the process die
+    /// before the batch's rows are committed, the next start removes the files that no row names
+    /// (`recoverTemporaryFiles`): a file never acknowledged is not left in `objects/`. One
+    /// small overwrite per batch (count line, then one path per line); best effort.
+    private func logPublishing(_ paths: [String]) {
+        let text = "\(paths.count)\n" + paths.map { $0 + "\n" }.joined()
+        ownerLock.withLock { fds in
+            guard fds.log >= 0 else { return }
+            _ = text.utf8CString.withUnsafeBufferPointer { pwrite(fds.log, $0.baseAddress, $0.count - 1, 0) }
+        }
+    }
+
+    /// The paths of the last batch a gone process published (nil: none, or a torn log).
+    static func publishedPaths(logAt path: String) -> [String]? {
+        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return nil }
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard let count = lines.first.flatMap({ Int($0) }), lines.count > count else { return nil }
+        return lines[1...count].map(String.init)
     }
 
     /// syncfs(2) of the store's file system (glibc declares it only under _GNU_SOURCE, which

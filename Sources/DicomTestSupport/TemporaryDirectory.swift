@@ -18,14 +18,14 @@ public final class TemporaryDirectory: @unchecked Sendable {  // immutable after
 }
 
 /// The files under a store's `tmp/` (every process's folder in it), relative to it, without the
-/// `.owner` lock files of the folders: what an interrupted or failed write left behind.
+/// folders' own bookkeeping (`.owner`, `.publishing`): what an interrupted or failed write left.
 public func leftoverTemporaryFiles(_ tmp: URL) -> [String] {
     guard let walker = FileManager.default.enumerator(atPath: tmp.path) else { return [] }
     var files: [String] = []
     while let name = walker.nextObject() as? String {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: tmp.appendingPathComponent(name).path, isDirectory: &isDirectory),
-           !isDirectory.boolValue, (name as NSString).lastPathComponent != ".owner" {
+           !isDirectory.boolValue, !(name as NSString).lastPathComponent.hasPrefix(".") {
             files.append(name)
         }
     }

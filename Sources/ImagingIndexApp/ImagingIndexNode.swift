@@ -41,15 +41,19 @@ public final class ImagingIndexNode: Sendable {
         }
         store = files
         index = rows
-        let (restored, leftovers) = files.recoverTemporaryFiles { data in
+        let (restored, leftovers) = files.recoverTemporaryFiles(destination: { data in
             IngestPipeline.committedDestination(of: data, index: rows, store: files)
-        }
+        }, isIndexed: { path in
+            // When the index cannot say, the file stays.
+            (try? rows.instanceLocations(pathPrefix: path))?.contains { $0.path == path } ?? true
+        })
         if !restored.isEmpty {
             logger.notice("put in place staged files whose index rows were committed before an interruption",
                           metadata: ["count": "\(restored.count)"])
         }
         if leftovers > 0 {
-            logger.notice("removed temporary files left by an interrupted write", metadata: ["count": "\(leftovers)"])
+            logger.notice("removed the files of writes interrupted before they were acknowledged",
+                          metadata: ["count": "\(leftovers)"])
         }
         do {
             audit = try AuditLog(path: configuration.auditPath)

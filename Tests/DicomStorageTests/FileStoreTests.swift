@@ -73,6 +73,33 @@ import DicomTestSupport
         #expect(store.removeTemporaryFiles() == 0)
     }
 
+    /// A process killed between a batch's renames and its index commit: at the next start, the
+    /// batch's files that no index row names (never acknowledged) are removed from `objects/`;
+    /// the others stay.
+    @Test func filesOfABatchKilledBeforeItsCommitAreRemovedUnlessIndexed() throws {
+        let dir = TemporaryDirectory()
+        let killed = try FileStore(root: dir.url)
+        let committed = try killed.stage(Data("committed".utf8), sopInstanceUID: "1.5.1")
+        let uncommitted = try killed.stage(Data("uncommitted".utf8), sopInstanceUID: "1.5.2")
+        #expect(killed.publish([committed, uncommitted]).allSatisfy { $0 == nil })
+        let folder = killed.temporaryRoot
+        try FileManager.default.moveItem(at: folder, to: dir.url.appendingPathComponent("kept"))
+        killed.closeTemporaryFolder()  // the lock goes with the process; the folder stays
+        try FileManager.default.moveItem(at: dir.url.appendingPathComponent("kept"), to: folder)
+
+        let store = try FileStore(root: dir.url)
+        let outcome = store.recoverTemporaryFiles(destination: { _ in nil },
+                                                  isIndexed: { $0 == committed.stored.relativePath })
+        #expect(outcome.removed == 1)
+        #expect(store.exists(relativePath: committed.stored.relativePath))
+        #expect(!store.exists(relativePath: uncommitted.stored.relativePath))
+        #expect(!FileManager.default.fileExists(atPath: folder.path))
+        // Only paths of the store's own form are ever taken from a log.
+        #expect(FileStore.isStoredPath(committed.stored.relativePath))
+        #expect(!FileStore.isStoredPath("objects/ab/../../index.sqlite"))
+        #expect(!FileStore.isStoredPath("index.sqlite"))
+    }
+
     @Test func unwritableStoreIsAClearIOError() throws {
         let dir = TemporaryDirectory()
         let store = try FileStore(root: dir.url)

@@ -310,10 +310,15 @@ import DicomTestSupport
             let file = try DicomFile(path: server.dataDirectory.appendingPathComponent(path).path)
             #expect(try file.metadata().instance.sopInstanceUID == uid)
         }
-        // Every indexed instance's file is whole.
+        // Every indexed instance's file is whole, and every file stored is indexed: a batch cut
+        // between its renames and its commit leaves nothing in objects/.
         for (_, path) in byUID {
             #expect(throws: Never.self) { _ = try DicomFile(path: server.dataDirectory.appendingPathComponent(path).path).metadata() }
         }
+        let objects = server.dataDirectory.appendingPathComponent("objects")
+        let files = Set((FileManager.default.enumerator(atPath: objects.path)?.allObjects as? [String] ?? [])
+            .filter { $0.hasSuffix(".dcm") }.map { "objects/" + $0 })
+        #expect(files == Set(byUID.values), "\(files.subtracting(byUID.values).count) files not indexed")
         #expect(leftoverTemporaryFiles(server.dataDirectory.appendingPathComponent("tmp")).isEmpty)
     }
 }
