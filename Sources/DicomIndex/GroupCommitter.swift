@@ -5,10 +5,13 @@ import Synchronization
 /// A caller's `submit` returns only after the transaction holding its write has committed,
 /// so no caller is ever told "stored" before its rows are durable.
 ///
-/// One writer thread drains the queue: while it commits a batch, new writes queue up and go in
-/// the next one, so under load batches grow by themselves and with one writer they stay at 1.
-/// Work done for a batch before its transaction: making its staged files durable and putting
-/// them in place (`InstanceWrite.stagedFrom`), so that one sync serves the whole batch.
+/// Two threads, a pipeline of two steps: the first takes what is queued as a batch and does the
+/// work due before its transaction (the `CommitBarrier`: making its staged files durable and
+/// putting them in place, one sync for the whole batch); the second commits it. While batch k
+/// commits, batch k+1 is prepared, and new writes queue for the batch after: under load batches
+/// grow by themselves, and with one writer they stay at 1. At most two batches are in flight
+/// (one committing, one being prepared): the next is handed over only once the previous commit
+/// ended, so batches commit in order.
 public protocol CommitBarrier: Sendable {
     /// Per write: nil, or why it cannot be committed (it is then left out of the transaction).
     func prepare(_ writes: [InstanceWrite]) -> [IndexError?]
@@ -31,21 +34,33 @@ public final class GroupCommitter: Sendable {
         var largestBatch = 0
     }
 
+    /// The hand-over between the two steps (guarded by `handover`).
+    private final class Handover: @unchecked Sendable {
+        var prepared: [Pending]?
+        var committing = false
+        var preparerDone = false
+    }
+
     private let store: any IndexStore
     private let barrier: (any CommitBarrier)?
     private let maxBatch: Int
     private let state = Mutex(State())
-    // NSCondition wakes the writer; the queue itself lives in `state`.
+    // NSCondition wakes the preparing thread; the queue itself lives in `state`.
     private let wakeup = NSCondition()
+    private let handover = NSCondition()
+    private let stage = Handover()
     private let finished = DispatchSemaphore(value: 0)
 
     public init(store: any IndexStore, maxBatch: Int = 512, barrier: (any CommitBarrier)? = nil) {
         self.store = store
         self.barrier = barrier
         self.maxBatch = max(1, maxBatch)
-        let thread = Thread { [self] in self.run() }
-        thread.name = "imaging-index.group-commit"
-        thread.start()
+        let preparer = Thread { [self] in self.prepareLoop() }
+        preparer.name = "imaging-index.group-prepare"
+        preparer.start()
+        let committer = Thread { [self] in self.commitLoop() }
+        committer.name = "imaging-index.group-commit"
+        committer.start()
     }
 
     /// Queues `write` and blocks until its transaction committed (or failed).
@@ -83,11 +98,41 @@ public final class GroupCommitter: Sendable {
         state.withLock { ($0.batches, $0.largestBatch) }
     }
 
-    private func run() {
+    private func prepareLoop() {
         while true {
             let (batch, stop) = nextBatch()
-            if !batch.isEmpty { commit(batch) }
+            if !batch.isEmpty {
+                let ready = prepare(batch)
+                handover.lock()
+                while stage.prepared != nil || stage.committing { handover.wait() }
+                stage.prepared = ready
+                handover.broadcast()
+                handover.unlock()
+            }
             if stop && batch.isEmpty { break }
+        }
+        handover.lock()
+        stage.preparerDone = true
+        handover.broadcast()
+        handover.unlock()
+    }
+
+    private func commitLoop() {
+        while true {
+            handover.lock()
+            while stage.prepared == nil && !stage.preparerDone { handover.wait() }
+            guard let batch = stage.prepared else {
+                handover.unlock()
+                break
+            }
+            stage.prepared = nil
+            stage.committing = true
+            handover.unlock()
+            commit(batch)
+            handover.lock()
+            stage.committing = false
+            handover.broadcast()
+            handover.unlock()
         }
         finished.signal()
     }
@@ -107,14 +152,22 @@ public final class GroupCommitter: Sendable {
         }
     }
 
-    private func commit(_ batch: [Pending]) {
-        var ready = batch
-        if let barrier, batch.contains(where: { $0.write.stagedFrom != nil }) {
-            ready = []
-            for (pending, error) in zip(batch, barrier.prepare(batch.map(\.write))) {
-                if let error { pending.result = .failure(error) } else { ready.append(pending) }
+    /// The barrier's work; writes it refuses are answered at once. Returns the rest, in order.
+    private func prepare(_ batch: [Pending]) -> [Pending] {
+        guard let barrier, batch.contains(where: { $0.write.stagedFrom != nil }) else { return batch }
+        var ready: [Pending] = []
+        for (pending, error) in zip(batch, barrier.prepare(batch.map(\.write))) {
+            if let error {
+                pending.result = .failure(error)
+                pending.done.signal()
+            } else {
+                ready.append(pending)
             }
         }
+        return ready
+    }
+
+    private func commit(_ ready: [Pending]) {
         if !ready.isEmpty {
             do {
                 let results = try store.commit(ready.map(\.write))
@@ -125,8 +178,8 @@ public final class GroupCommitter: Sendable {
         }
         state.withLock { state in
             state.batches += 1
-            state.largestBatch = max(state.largestBatch, batch.count)
+            state.largestBatch = max(state.largestBatch, ready.count)
         }
-        for pending in batch { pending.done.signal() }
+        for pending in ready { pending.done.signal() }
     }
 }

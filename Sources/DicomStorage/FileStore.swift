@@ -35,8 +35,9 @@ public final class FileStore: Sendable {
     /// written before they are put in place.
     public let temporaryRoot: URL
     private let temporaryPath: String
-    /// The descriptors of `temporaryRoot`'s lock and of its publish log (-1 once closed).
-    private let ownerLock: Mutex<(owner: Int32, log: Int32)>
+    /// The descriptors of `temporaryRoot`'s lock and of its publish log (-1 once closed), and
+    /// the paths of the batch published before the last one.
+    private let ownerLock: Mutex<(owner: Int32, log: Int32, previous: [String])>
     static let publishLogName = ".publishing"
 
     public init(root: URL) throws(StorageError) {
@@ -69,7 +70,7 @@ public final class FileStore: Sendable {
         temporaryRoot = URL(fileURLWithPath: final, isDirectory: true)
         temporaryPath = final
         let log = open(final + "/" + FileStore.publishLogName, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        ownerLock = Mutex((fd, log))
+        ownerLock = Mutex((fd, log, []))
     }
 
     deinit { closeTemporaryFolder() }
@@ -85,7 +86,7 @@ public final class FileStore: Sendable {
             rmdir(temporaryPath)
             if fds.log >= 0 { Glibc.close(fds.log) }
             Glibc.close(fds.owner)
-            fds = (-1, -1)
+            fds = (-1, -1, [])
         }
     }
 
@@ -448,13 +449,17 @@ public final class FileStore: Sendable {
 
     /// Notes the paths a batch is about to fill, before its renames: should the process die
     /// before the batch's rows are committed, the next start removes the files that no row names
-    /// (`recoverTemporaryFiles`): a file never acknowledged is not left in `objects/`. One
-    /// small overwrite per batch (count line, then one path per line); best effort.
+    /// (`recoverTemporaryFiles`): a file never acknowledged is not left in `objects/`. The group
+    /// committer has at most two batches in flight (one committing while the next is published),
+    /// so the log holds this batch's paths and the previous one's. One small overwrite per batch
+    /// (count line, then one path per line); best effort.
     private func logPublishing(_ paths: [String]) {
-        let text = "\(paths.count)\n" + paths.map { $0 + "\n" }.joined()
         ownerLock.withLock { fds in
             guard fds.log >= 0 else { return }
+            let all = fds.previous + paths
+            let text = "\(all.count)\n" + all.map { $0 + "\n" }.joined()
             _ = text.utf8CString.withUnsafeBufferPointer { pwrite(fds.log, $0.baseAddress, $0.count - 1, 0) }
+            fds.previous = paths
         }
     }
 

@@ -141,4 +141,38 @@ func write(_ sop: String) -> InstanceWrite {
         #expect(barrier.calls == [["bad"], ["good"]])
         #expect(store.batches.withLock { $0.flatMap { $0 } } == ["good", "in-place"])
     }
+
+    /// The two steps overlap: while a batch commits, the next one's barrier work (its files'
+    /// sync) already runs; batches still commit in the order they were prepared.
+    @Test func theNextBatchIsPreparedWhileOneCommits() throws {
+        final class Barrier: CommitBarrier, Sendable {
+            let store: RecordingStore
+            /// Per prepared batch: its writes, and whether a commit had ended by then.
+            let log = Mutex<[(String, Bool)]>([])
+            init(store: RecordingStore) { self.store = store }
+            func prepare(_ writes: [InstanceWrite]) -> [IndexError?] {
+                let committed = !store.batches.withLock { $0.isEmpty }
+                log.withLock { $0.append((writes.map(\.metadata.instance.sopInstanceUID).joined(separator: ","), committed)) }
+                return writes.map { _ in nil }
+            }
+        }
+        let store = RecordingStore(delay: 0.5)
+        let barrier = Barrier(store: store)
+        let committer = GroupCommitter(store: store, barrier: barrier)
+        let first = Thread { _ = try? committer.submit(Self.staged("a")) }
+        first.start()
+        Thread.sleep(forTimeInterval: 0.2)  // "a" is committing (0.5 s)
+        _ = try committer.submit(Self.staged("b"))
+        let log = barrier.log.withLock { $0 }
+        #expect(log.map(\.0) == ["a", "b"])
+        #expect(log.last?.1 == false, "b was prepared only after a's commit ended")
+        #expect(store.batches.withLock { $0 } == [["a"], ["b"]])
+        committer.shutdown()
+    }
+
+    static func staged(_ sop: String) -> InstanceWrite {
+        var w = write(sop)
+        w.stagedFrom = "/tmp/" + sop
+        return w
+    }
 }

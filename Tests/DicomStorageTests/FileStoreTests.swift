@@ -74,14 +74,17 @@ import DicomTestSupport
     }
 
     /// A process killed between a batch's renames and its index commit: at the next start, the
-    /// batch's files that no index row names (never acknowledged) are removed from `objects/`;
-    /// the others stay.
+    /// files of its last two batches (one committing, one published meanwhile) that no index row
+    /// names (never acknowledged) are removed from `objects/`; the others stay.
     @Test func filesOfABatchKilledBeforeItsCommitAreRemovedUnlessIndexed() throws {
         let dir = TemporaryDirectory()
         let killed = try FileStore(root: dir.url)
         let committed = try killed.stage(Data("committed".utf8), sopInstanceUID: "1.5.1")
         let uncommitted = try killed.stage(Data("uncommitted".utf8), sopInstanceUID: "1.5.2")
         #expect(killed.publish([committed, uncommitted]).allSatisfy { $0 == nil })
+        // The next batch is published while that one commits (the group committer's pipeline).
+        let next = try killed.stage(Data("next".utf8), sopInstanceUID: "1.5.3")
+        #expect(killed.publish([next]).allSatisfy { $0 == nil })
         let folder = killed.temporaryRoot
         try FileManager.default.moveItem(at: folder, to: dir.url.appendingPathComponent("kept"))
         killed.closeTemporaryFolder()  // the lock goes with the process; the folder stays
@@ -90,9 +93,10 @@ import DicomTestSupport
         let store = try FileStore(root: dir.url)
         let outcome = store.recoverTemporaryFiles(destination: { _ in nil },
                                                   isIndexed: { $0 == committed.stored.relativePath })
-        #expect(outcome.removed == 1)
+        #expect(outcome.removed == 2)
         #expect(store.exists(relativePath: committed.stored.relativePath))
         #expect(!store.exists(relativePath: uncommitted.stored.relativePath))
+        #expect(!store.exists(relativePath: next.stored.relativePath))
         #expect(!FileManager.default.fileExists(atPath: folder.path))
         // Only paths of the store's own form are ever taken from a log.
         #expect(FileStore.isStoredPath(committed.stored.relativePath))
