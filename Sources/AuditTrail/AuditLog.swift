@@ -1,5 +1,6 @@
 import Foundation
 import Crypto
+import DicomCore
 import GRDB
 import Synchronization
 
@@ -63,15 +64,7 @@ public final class AuditLog: Sendable {
 
     static func hash(previous: String, _ record: AuditRecord) -> String {
         let digest = SHA256.hash(data: Data((previous + "\n" + record.canonical).utf8))
-        // Lower-case hex, as "%02x" wrote it (String(format:) per byte was a hot spot of C-STORE).
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(64)
-        for byte in digest {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        return lowercaseHex(digest)
     }
 
     /// Appends a record now (its id is returned). Blocking: one short write transaction.

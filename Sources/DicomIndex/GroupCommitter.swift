@@ -14,6 +14,8 @@ import Synchronization
 /// ended, so batches commit in order.
 public protocol CommitBarrier: Sendable {
     /// Per write: nil, or why it cannot be committed (it is then left out of the transaction).
+    /// Called on the preparing thread while the previous batch may still be committing, never
+    /// while the one before it is.
     func prepare(_ writes: [InstanceWrite]) -> [IndexError?]
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Crypto
 import Synchronization
+import DicomCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -92,21 +93,9 @@ public final class FileStore: Sendable {
 
     /// SHA-256 of bytes, lower-case hex (the checksum the index keeps).
     public static func sha256Hex(_ data: Data) -> String {
-        hex(SHA256.hash(data: data))
+        lowercaseHex(SHA256.hash(data: data))
     }
 
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in digest {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// The relative path for a SOP Instance UID.
     /// A path of the `objects/ab/cd/<hash>.dcm` form (what a publish log may name; nothing else
     /// is ever removed on its word).
     static func isStoredPath(_ relative: String) -> Bool {
@@ -115,8 +104,9 @@ public final class FileStore: Sendable {
             && parts[3].hasSuffix(".dcm") && !parts.contains("..")
     }
 
+    /// The relative path for a SOP Instance UID.
     public static func relativePath(forSOPInstanceUID uid: String) -> String {
-        let digest = hex(SHA256.hash(data: Data(uid.utf8)))
+        let digest = lowercaseHex(SHA256.hash(data: Data(uid.utf8)))
         return "objects/\(digest.prefix(2))/\(digest.dropFirst(2).prefix(2))/\(digest.prefix(40)).dcm"
     }
 
@@ -157,7 +147,7 @@ public final class FileStore: Sendable {
         }
         ok = true
         try syncDirectory(folder)
-        let checksum = FileStore.hex(SHA256.hash(data: bytes))
+        let checksum = lowercaseHex(SHA256.hash(data: bytes))
         return StoredFile(relativePath: relative, size: Int64(bytes.count), checksum: checksum,
                           modified: modificationDate(relativePath: relative) ?? Date())
     }
@@ -282,12 +272,6 @@ public final class FileStore: Sendable {
     public func files(inLeaf leaf: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: objectsRoot.appendingPathComponent(leaf).path)) ?? []
         return names.filter { $0.hasSuffix(".dcm") }.sorted().map { "objects/\(leaf)/\($0)" }
-    }
-
-    /// Removes temporary files left by a crash. Returns how many.
-    @discardableResult
-    public func removeTemporaryFiles() -> Int {
-        recoverTemporaryFiles { _ in nil }.removed
     }
 
     /// At start: each file left in `tmp/` by a process that is gone (its folder is not locked;
@@ -422,10 +406,11 @@ public final class FileStore: Sendable {
     }
 
     /// Makes staged files durable and puts them in place: a sync of the file system (the files'
-    /// data and new folders), then the renames. The caller's index commit, which syncs, makes
-    /// the renames durable in practice; `recoverTemporaryFiles` redoes any lost one at start (rather than a
-    /// third flush on every batch for that case alone). Per file: nil,
-    /// or why it is not stored (its temporary file is then removed).
+    /// data and new folders), then the renames. The caller's index commit, which syncs, makes the
+    /// renames durable in practice; `recoverTemporaryFiles` redoes any lost one at start (rather
+    /// than a third flush on every batch for that case alone). Per file: nil, or why it is not
+    /// stored (its temporary file is then removed). At most one earlier batch may still be
+    /// uncommitted when this is called (the group committer's contract, `CommitBarrier`).
     public func publish(_ files: [StagedFile]) -> [StorageError?] {
         guard !files.isEmpty else { return [] }
         func failAll(_ error: StorageError) -> [StorageError?] {

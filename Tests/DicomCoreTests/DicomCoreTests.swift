@@ -106,3 +106,10 @@ import Testing
         #expect(DimseStatus(0xA700).description == "0xA700")
     }
 }
+
+@Suite struct HexTextTests {
+    @Test func twoLowerCaseDigitsPerByte() {
+        #expect(lowercaseHex([UInt8]()) == "")
+        #expect(lowercaseHex([0x00, 0x0F, 0xA0, 0xFF, 0x7B]) == "000fa0ff7b")
+    }
+}

@@ -70,7 +70,7 @@ import DicomTestSupport
         // Closed, a store's folder goes with what is left in it.
         live.closeTemporaryFolder()
         #expect(leftoverTemporaryFiles(store.sharedTemporaryRoot).isEmpty)
-        #expect(store.removeTemporaryFiles() == 0)
+        #expect(store.recoverTemporaryFiles { _ in nil }.removed == 0)
     }
 
     /// A process killed between a batch's renames and its index commit: at the next start, the
