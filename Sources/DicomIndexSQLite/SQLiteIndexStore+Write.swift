@@ -69,32 +69,17 @@ extension SQLiteIndexStore {
 
         // Patient, keyed by (PatientID, IssuerOfPatientID).
         let name = m.patient.patientName
-        let patientKey: [(any DatabaseValueConvertible)?] = [m.patient.patientID ?? "", m.patient.issuerOfPatientID ?? ""]
         let birthDate = m.patient.birthDate.map { DicomDateTime.normalizedDate($0) ?? $0 }
-        let patientRef = try Self.touchIfUnchanged(
-            db, table: "patient", key: ["patient_id", "issuer"], keyValues: patientKey,
-            columns: ["name", "birth_date", "sex", "policy"], values: [name, birthDate, m.patient.sex, item.policy],
-            sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID
-        ) ?? Int64.fetchOne(db.cachedStatement(sql: """
-            INSERT INTO patient (patient_id, issuer, name, name_ci, name_fold, birth_date, sex, policy, source_time, source_sop)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (patient_id, issuer) DO UPDATE SET
-                name = excluded.name, name_ci = excluded.name_ci, name_fold = excluded.name_fold,
-                birth_date = excluded.birth_date, sex = excluded.sex, policy = excluded.policy,
-                source_time = excluded.source_time, source_sop = excluded.source_sop
-            WHERE \(Self.newerSource("patient"))
-            RETURNING id
-            """), arguments: [
-                m.patient.patientID ?? "", m.patient.issuerOfPatientID ?? "",
-                name, name.map(PersonName.matchKey), name.map(PersonName.foldedKey),
-                birthDate, m.patient.sex, item.policy,
-                sourceTime, m.instance.sopInstanceUID,
-            ]) ?? Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM patient WHERE patient_id = ? AND issuer = ?"), arguments: [m.patient.patientID ?? "", m.patient.issuerOfPatientID ?? ""])!
+        let (patientRef, _) = try Self.writeEntity(db, Entity(
+            table: "patient", key: [("patient_id", m.patient.patientID ?? ""), ("issuer", m.patient.issuerOfPatientID ?? "")],
+            columns: [("name", name), ("birth_date", birthDate), ("sex", m.patient.sex), ("policy", item.policy)],
+            derived: ["name": [("name_ci", name.map(PersonName.matchKey)), ("name_fold", name.map(PersonName.foldedKey))]]),
+            sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)
         if !m.patient.otherPatientIDs.isEmpty {
             for other in m.patient.otherPatientIDs {
                 try db.cachedStatement(sql: """
                     INSERT INTO patient_other_id (patient_ref, other_id, issuer, type) VALUES (?, ?, ?, ?)
-                    ON CONFLICT DO UPDATE SET type = excluded.type
+                    ON CONFLICT DO UPDATE SET type = excluded.type WHERE type IS NOT excluded.type
                     """).execute(arguments: [patientRef, other.id, other.issuer ?? "", other.type])
             }
             let all = try Row.fetchAll(db.cachedStatement(sql: "SELECT other_id, issuer, type FROM patient_other_id WHERE patient_ref = ? ORDER BY rowid"), arguments: [patientRef]).map { row in
@@ -102,88 +87,46 @@ extension SQLiteIndexStore {
                                                 type: row["type"])
             }
             let json = String(decoding: try JSONEncoder().encode(all), as: UTF8.self)
-            try db.cachedStatement(sql: "UPDATE patient SET other_ids = ? WHERE id = ?").execute(arguments: [json, patientRef])
+            try db.cachedStatement(sql: "UPDATE patient SET other_ids = ? WHERE id = ? AND other_ids IS NOT ?")
+                .execute(arguments: [json, patientRef, json])
         }
         touched.patients.insert(patientRef)
         try Self.applyCitizenLink(item, db: db)
 
-        // Study
+        // Study. A parent row that moves (a study to another patient, a series to another study)
+        // leaves its former one to be refreshed, and pruned if left empty.
         let referring = m.study.referringPhysicianName
         let studyDate = m.study.studyDate.map { DicomDateTime.normalizedDate($0) ?? $0 }
-        // A parent that is not merely touched may move to another patient (study) or study
-        // (series): its former one is refreshed, and pruned if left empty.
-        let studyTouched = try Self.touchIfUnchanged(
-            db, table: "study", key: ["study_uid"], keyValues: [m.study.studyInstanceUID],
-            columns: ["patient_ref", "study_date", "study_time", "accession", "accession_issuer", "study_id",
-                      "description", "referring", "institution", "source_ae", "policy"],
-            values: [patientRef, studyDate, m.study.studyTime, m.study.accessionNumber, m.study.accessionNumberIssuer,
-                     m.study.studyID, m.study.studyDescription, referring, m.study.institutionName, item.sourceAETitle,
-                     item.policy],
-            sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID
-        )
-        if studyTouched == nil,
-           let old = try Int64.fetchOne(db.cachedStatement(sql: "SELECT patient_ref FROM study WHERE study_uid = ?"), arguments: [m.study.studyInstanceUID]) {
-            touched.patients.insert(old)
+        let (studyRef, formerPatient) = try Self.writeEntity(db, Entity(
+            table: "study", key: [("study_uid", m.study.studyInstanceUID)],
+            columns: [("patient_ref", patientRef), ("study_date", studyDate), ("study_time", m.study.studyTime),
+                      ("accession", m.study.accessionNumber), ("accession_issuer", m.study.accessionNumberIssuer),
+                      ("study_id", m.study.studyID), ("description", m.study.studyDescription), ("referring", referring),
+                      ("institution", m.study.institutionName), ("source_ae", item.sourceAETitle), ("policy", item.policy)],
+            derived: ["study_time": [("study_time_key", m.study.studyTime.flatMap { DicomDateTime.normalizedTime($0) })],
+                      "referring": [("referring_ci", referring.map(PersonName.matchKey)),
+                                    ("referring_fold", referring.map(PersonName.foldedKey))]],
+            fillIfEmpty: [("hospital", item.hospital ?? "")]),
+            sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)
+        if let formerPatient: Int64 = formerPatient?["patient_ref"], formerPatient != patientRef {
+            touched.patients.insert(formerPatient)
         }
-        let studyRef = try studyTouched ?? Int64.fetchOne(db.cachedStatement(sql: """
-            INSERT INTO study (patient_ref, study_uid, study_date, study_time, study_time_key, accession, accession_issuer,
-                               study_id, description, referring, referring_ci, referring_fold, institution, source_ae, policy,
-                               source_time, source_sop, hospital)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (study_uid) DO UPDATE SET
-                patient_ref = excluded.patient_ref, study_date = excluded.study_date, study_time = excluded.study_time,
-                study_time_key = excluded.study_time_key, accession = excluded.accession,
-                accession_issuer = excluded.accession_issuer, study_id = excluded.study_id,
-                description = excluded.description, referring = excluded.referring, referring_ci = excluded.referring_ci,
-                referring_fold = excluded.referring_fold, institution = excluded.institution,
-                source_ae = excluded.source_ae, policy = excluded.policy,
-                source_time = excluded.source_time, source_sop = excluded.source_sop,
-                hospital = CASE WHEN study.hospital = '' THEN excluded.hospital ELSE study.hospital END
-            WHERE \(Self.newerSource("study"))
-            RETURNING id
-            """), arguments: [
-                patientRef, m.study.studyInstanceUID, studyDate,
-                m.study.studyTime, m.study.studyTime.flatMap { DicomDateTime.normalizedTime($0) },
-                m.study.accessionNumber, m.study.accessionNumberIssuer, m.study.studyID, m.study.studyDescription,
-                referring, referring.map(PersonName.matchKey), referring.map(PersonName.foldedKey),
-                m.study.institutionName, item.sourceAETitle, item.policy, sourceTime, m.instance.sopInstanceUID,
-                item.hospital ?? "",
-            ]) ?? Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM study WHERE study_uid = ?"), arguments: [m.study.studyInstanceUID])!
         touched.studies.insert(studyRef)
 
         // Series
-        let seriesNumber = m.series.seriesNumber.flatMap(Self.integer)
-        let seriesDate = m.series.seriesDate.map { DicomDateTime.normalizedDate($0) ?? $0 }
-        let seriesTouched = try Self.touchIfUnchanged(
-            db, table: "series", key: ["series_uid"], keyValues: [m.series.seriesInstanceUID],
-            columns: ["study_ref", "modality", "series_number", "description", "body_part", "series_date",
-                      "series_time", "policy"],
-            values: [studyRef, m.series.modality, seriesNumber, m.series.seriesDescription, m.series.bodyPartExamined,
-                     seriesDate, m.series.seriesTime, item.policy],
-            sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID
-        )
-        if seriesTouched == nil,
-           let old = try Int64.fetchOne(db.cachedStatement(sql: "SELECT study_ref FROM series WHERE series_uid = ?"), arguments: [m.series.seriesInstanceUID]) {
-            touched.studies.insert(old)
+        let seriesTime = m.series.seriesTime
+        let (seriesRef, formerSeries) = try Self.writeEntity(db, Entity(
+            table: "series", key: [("series_uid", m.series.seriesInstanceUID)],
+            columns: [("study_ref", studyRef), ("modality", m.series.modality),
+                      ("series_number", m.series.seriesNumber.flatMap(Self.integer)), ("description", m.series.seriesDescription),
+                      ("body_part", m.series.bodyPartExamined),
+                      ("series_date", m.series.seriesDate.map { DicomDateTime.normalizedDate($0) ?? $0 }),
+                      ("series_time", seriesTime), ("policy", item.policy)],
+            derived: ["series_time": [("series_time_key", seriesTime.flatMap { DicomDateTime.normalizedTime($0) })]]),
+            sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)
+        if let formerStudy: Int64 = formerSeries?["study_ref"], formerStudy != studyRef {
+            touched.studies.insert(formerStudy)
         }
-        let seriesRef = try seriesTouched ?? Int64.fetchOne(db.cachedStatement(sql: """
-            INSERT INTO series (study_ref, series_uid, modality, series_number, description, body_part,
-                                series_date, series_time, series_time_key, policy, source_time, source_sop)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (series_uid) DO UPDATE SET
-                study_ref = excluded.study_ref, modality = excluded.modality, series_number = excluded.series_number,
-                description = excluded.description, body_part = excluded.body_part, series_date = excluded.series_date,
-                series_time = excluded.series_time, series_time_key = excluded.series_time_key, policy = excluded.policy,
-                source_time = excluded.source_time, source_sop = excluded.source_sop
-            WHERE \(Self.newerSource("series"))
-            RETURNING id
-            """), arguments: [
-                studyRef, m.series.seriesInstanceUID, m.series.modality, seriesNumber,
-                m.series.seriesDescription, m.series.bodyPartExamined,
-                seriesDate, m.series.seriesTime,
-                m.series.seriesTime.flatMap { DicomDateTime.normalizedTime($0) }, item.policy, sourceTime,
-                m.instance.sopInstanceUID,
-            ]) ?? Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM series WHERE series_uid = ?"), arguments: [m.series.seriesInstanceUID])!
         touched.series.insert(seriesRef)
 
         // Instance
@@ -272,27 +215,57 @@ extension SQLiteIndexStore {
         }
     }
 
-    /// The common case of a parent row: it exists, the instance is newer than its source and
-    /// brings the same values. Then only `source_time`/`source_sop` change, which no index
-    /// covers, so the commit dirties one table page instead of every index of the row (SQLite
-    /// rewrites the entries of each index whose columns are assigned, changed or not).
-    /// Returns the row id, or nil when the full upsert has to run (new row, other values, or an
-    /// older instance). Derived columns (name_ci, *_time_key, ...) follow the compared ones.
-    private static func touchIfUnchanged(
-        _ db: Database, table: String, key: [String], keyValues: [(any DatabaseValueConvertible)?],
-        columns: [String], values: [(any DatabaseValueConvertible)?], sourceTime: Double, sourceSOP: String
-    ) throws -> Int64? {
-        let sql = "UPDATE \(table) SET source_time = ?, source_sop = ? WHERE "
-            + (key + columns).map { "\($0) IS ?" }.joined(separator: " AND ")
-            + " AND (? > source_time OR (? = source_time AND ? >= source_sop)) RETURNING id"
-        let arguments: [(any DatabaseValueConvertible)?] = [sourceTime, sourceSOP] + keyValues + values
-            + [sourceTime, sourceTime, sourceSOP]
-        return try Int64.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
+    /// A patient, study or series row as one instance describes it. `columns` are compared with
+    /// the stored row; `derived` columns (match keys) are written along with their column;
+    /// `fillIfEmpty` columns are set only while the stored value is empty.
+    struct Entity {
+        let table: String
+        let key: [(String, (any DatabaseValueConvertible)?)]
+        let columns: [(String, (any DatabaseValueConvertible)?)]
+        var derived: [String: [(String, (any DatabaseValueConvertible)?)]] = [:]
+        var fillIfEmpty: [(String, String)] = []
     }
 
-    /// The ON CONFLICT guard: update an entity only from a newer source instance.
-    static func newerSource(_ table: String) -> String {
-        "(excluded.source_time > \(table).source_time OR (excluded.source_time = \(table).source_time AND excluded.source_sop >= \(table).source_sop))"
+    /// Inserts the entity's row, or brings the stored one up to date when this instance is newer
+    /// than the one that last wrote it (the most recently received instance decides; ties: the
+    /// larger SOP Instance UID). Only the columns whose values differ are assigned: SQLite rewrites
+    /// the entries of every index whose columns an UPDATE assigns, changed or not, and a study has
+    /// a dozen indexes. Returns the row id and the stored row as it was before (nil: inserted),
+    /// with its compared columns by name.
+    static func writeEntity(_ db: Database, _ entity: Entity, sourceTime: Double,
+                            sourceSOP: String) throws -> (id: Int64, former: Row?) {
+        let names = entity.columns.map(\.0) + entity.fillIfEmpty.map(\.0)
+        let select = "SELECT id, source_time, source_sop, \(names.joined(separator: ", ")) FROM \(entity.table) WHERE "
+            + entity.key.map { "\($0.0) = ?" }.joined(separator: " AND ")
+        let keyValues = StatementArguments(entity.key.map(\.1))
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: select), arguments: keyValues) else {
+            var columns = entity.key + entity.columns
+            for (name, _) in entity.columns { columns += entity.derived[name] ?? [] }
+            columns += entity.fillIfEmpty.map { ($0.0, $0.1) }
+            columns += [("source_time", sourceTime), ("source_sop", sourceSOP)]
+            let insert = "INSERT INTO \(entity.table) (\(columns.map(\.0).joined(separator: ", "))) VALUES ("
+                + placeholders(columns.count) + ") RETURNING id"
+            let id = try Int64.fetchOne(db.cachedStatement(sql: insert), arguments: StatementArguments(columns.map(\.1)))
+            guard let id else { throw IndexError(.rejected, "\(entity.table) row not inserted") }
+            return (id, nil)
+        }
+        let id: Int64 = row[0]
+        let storedTime: Double = row[1]
+        let storedSOP: String = row[2]
+        guard sourceTime > storedTime || (sourceTime == storedTime && sourceSOP >= storedSOP) else { return (id, row) }
+        var assigned: [(String, (any DatabaseValueConvertible)?)] = [("source_time", sourceTime), ("source_sop", sourceSOP)]
+        for (index, (name, value)) in entity.columns.enumerated()
+        where (row[3 + index] as DatabaseValue) != (value?.databaseValue ?? .null) {
+            assigned.append((name, value))
+            assigned += entity.derived[name] ?? []
+        }
+        for (index, (name, value)) in entity.fillIfEmpty.enumerated()
+        where !value.isEmpty && ((row[3 + entity.columns.count + index] as String?) ?? "").isEmpty {
+            assigned.append((name, value))
+        }
+        let update = "UPDATE \(entity.table) SET " + assigned.map { "\($0.0) = ?" }.joined(separator: ", ") + " WHERE id = ?"
+        try db.cachedStatement(sql: update).execute(arguments: StatementArguments(assigned.map(\.1) + [id]))
+        return (id, row)
     }
 
     static func placeholders(_ n: Int) -> String {

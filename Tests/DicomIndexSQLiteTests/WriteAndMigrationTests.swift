@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Testing
 import DicomCore
 import DicomIndex
@@ -180,6 +181,37 @@ import DicomTestSupport
             #expect(study.patient.patientName == "NAME^A", "order \(order)")
             #expect(try f.store.query(IndexQuery(level: .series))[0].series?.seriesDescription == "A", "order \(order)")
         }
+    }
+
+    /// A newer instance that disagrees on one study attribute rewrites that attribute's index
+    /// entries only: pages written by the commit, the same instance agreeing against one whose
+    /// referring physician differs (three indexes: the name and its two match keys). Assigning
+    /// every column made SQLite rewrite all dozen study indexes.
+    @Test func aChangedAttributeRewritesOnlyItsOwnIndexes() throws {
+        let f = try Fixture()
+        try f.populate()
+        func pagesWritten(sop: String, referring: String, received: TimeInterval) throws -> Int32 {
+            var m = Fixture.metadata(patient: "001085012345", issuer: "VN-CCCD", name: "Nguyễn^Văn Hùng", study: "1.1",
+                                     date: "20240315", series: "1.1.1", modality: "CT", sop: sop)
+            m.study.referringPhysicianName = referring
+            _ = try f.store.pool.writeWithoutTransaction { db in Self.cacheWrites(db) }  // reset
+            _ = try f.store.commit([Fixture.write(m, received: received)])
+            return try f.store.pool.writeWithoutTransaction { db in Self.cacheWrites(db) }
+        }
+        _ = try pagesWritten(sop: "1.1.1.90", referring: "BS^An", received: 1_800_000_000)
+        let same = try pagesWritten(sop: "1.1.1.91", referring: "BS^An", received: 1_800_000_001)
+        let changed = try pagesWritten(sop: "1.1.1.92", referring: "BS^Bình", received: 1_800_000_002)
+        #expect(same > 0)
+        #expect(changed - same <= 3, "pages written: \(same) agreeing, \(changed) with another referring physician")
+        #expect(try f.store.query(IndexQuery(level: .study, filters: [.studyInstanceUID: "1.1"]))[0]
+            .study?.referringPhysicianName == "BS^Bình")
+    }
+
+    /// Pages the connection has written since the last call (SQLITE_DBSTATUS_CACHE_WRITE, reset).
+    static func cacheWrites(_ db: Database) -> Int32 {
+        var current: Int32 = 0, highest: Int32 = 0
+        _ = sqlite3_db_status(db.sqliteConnection, SQLITE_DBSTATUS_CACHE_WRITE, &current, &highest, 1)
+        return current
     }
 
     @Test func concurrentReadersWhileWriting() throws {
