@@ -60,6 +60,9 @@ extension SQLiteIndexStore {
         if let existing, case .insertIfAbsent = item.mode {
             return .alreadyPresent(id: existing["id"], path: existing["path"])
         }
+        // A new instance in a series and study that stay where they are (the common case) adds one
+        // to their instance counts in place; anything else has its parents recounted (`refresh`).
+        let counted = existing == nil ? ["num_instances"] : []
 
         // Instances of one entity can disagree on its attributes (a corrected name resent, a
         // modality that fills a study level field per instance). The most recently received
@@ -70,11 +73,11 @@ extension SQLiteIndexStore {
         // Patient, keyed by (PatientID, IssuerOfPatientID).
         let name = m.patient.patientName
         let birthDate = m.patient.birthDate.map { DicomDateTime.normalizedDate($0) ?? $0 }
-        let (patientRef, _) = try Self.writeEntity(db, Entity(
+        let patientRef = try Self.writeEntity(db, Entity(
             table: "patient", key: [("patient_id", m.patient.patientID ?? ""), ("issuer", m.patient.issuerOfPatientID ?? "")],
             columns: [("name", name), ("birth_date", birthDate), ("sex", m.patient.sex), ("policy", item.policy)],
             derived: ["name": [("name_ci", name.map(PersonName.matchKey)), ("name_fold", name.map(PersonName.foldedKey))]]),
-            sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)
+            sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID).id
         if !m.patient.otherPatientIDs.isEmpty {
             for other in m.patient.otherPatientIDs {
                 try db.cachedStatement(sql: """
@@ -90,14 +93,13 @@ extension SQLiteIndexStore {
             try db.cachedStatement(sql: "UPDATE patient SET other_ids = ? WHERE id = ? AND other_ids IS NOT ?")
                 .execute(arguments: [json, patientRef, json])
         }
-        touched.patients.insert(patientRef)
         try Self.applyCitizenLink(item, db: db)
 
         // Study. A parent row that moves (a study to another patient, a series to another study)
         // leaves its former one to be refreshed, and pruned if left empty.
         let referring = m.study.referringPhysicianName
         let studyDate = m.study.studyDate.map { DicomDateTime.normalizedDate($0) ?? $0 }
-        let (studyRef, formerPatient) = try Self.writeEntity(db, Entity(
+        let study = try Self.writeEntity(db, Entity(
             table: "study", key: [("study_uid", m.study.studyInstanceUID)],
             columns: [("patient_ref", patientRef), ("study_date", studyDate), ("study_time", m.study.studyTime),
                       ("accession", m.study.accessionNumber), ("accession_issuer", m.study.accessionNumberIssuer),
@@ -106,28 +108,37 @@ extension SQLiteIndexStore {
             derived: ["study_time": [("study_time_key", m.study.studyTime.flatMap { DicomDateTime.normalizedTime($0) })],
                       "referring": [("referring_ci", referring.map(PersonName.matchKey)),
                                     ("referring_fold", referring.map(PersonName.foldedKey))]],
-            fillIfEmpty: [("hospital", item.hospital ?? "")]),
+            fillIfEmpty: [("hospital", item.hospital ?? "")], increment: counted),
             sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)
-        if let formerPatient: Int64 = formerPatient?["patient_ref"], formerPatient != patientRef {
-            touched.patients.insert(formerPatient)
+        let studyRef = study.id
+        if study.inserted { touched.studies.insert(studyRef) }
+        if let formerPatient = study.former["patient_ref"] {  // moved to another patient
+            touched.studies.insert(studyRef)
+            if let formerPatient = Int64.fromDatabaseValue(formerPatient) { touched.patients.insert(formerPatient) }
         }
-        touched.studies.insert(studyRef)
 
         // Series
         let seriesTime = m.series.seriesTime
-        let (seriesRef, formerSeries) = try Self.writeEntity(db, Entity(
+        let series = try Self.writeEntity(db, Entity(
             table: "series", key: [("series_uid", m.series.seriesInstanceUID)],
             columns: [("study_ref", studyRef), ("modality", m.series.modality),
                       ("series_number", m.series.seriesNumber.flatMap(Self.integer)), ("description", m.series.seriesDescription),
                       ("body_part", m.series.bodyPartExamined),
                       ("series_date", m.series.seriesDate.map { DicomDateTime.normalizedDate($0) ?? $0 }),
                       ("series_time", seriesTime), ("policy", item.policy)],
-            derived: ["series_time": [("series_time_key", seriesTime.flatMap { DicomDateTime.normalizedTime($0) })]]),
+            derived: ["series_time": [("series_time_key", seriesTime.flatMap { DicomDateTime.normalizedTime($0) })]],
+            increment: counted),
             sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)
-        if let formerStudy: Int64 = formerSeries?["study_ref"], formerStudy != studyRef {
-            touched.studies.insert(formerStudy)
+        let seriesRef = series.id
+        if series.inserted || series.former["modality"] != nil {  // the study's series count or modalities change
+            touched.series.insert(seriesRef)
+            touched.studies.insert(studyRef)
         }
-        touched.series.insert(seriesRef)
+        if let formerStudy = series.former["study_ref"] {  // moved to another study
+            touched.series.insert(seriesRef)
+            touched.studies.insert(studyRef)
+            if let formerStudy = Int64.fromDatabaseValue(formerStudy) { touched.studies.insert(formerStudy) }
+        }
 
         // Instance
         let values: [(any DatabaseValueConvertible)?] = [
@@ -142,6 +153,7 @@ extension SQLiteIndexStore {
             instanceRef = existing["id"]
             let oldSeries: Int64 = existing["series_ref"]
             touched.series.insert(oldSeries)
+            touched.series.insert(seriesRef)
             try db.cachedStatement(sql: """
                 UPDATE instance SET series_ref = ?, sop_uid = ?, sop_class_uid = ?, instance_number = ?, transfer_syntax = ?,
                     rows = ?, columns = ?, frames = ?, photometric = ?, file_size = ?, path = ?, checksum = ?,
@@ -224,16 +236,25 @@ extension SQLiteIndexStore {
         let columns: [(String, (any DatabaseValueConvertible)?)]
         var derived: [String: [(String, (any DatabaseValueConvertible)?)]] = [:]
         var fillIfEmpty: [(String, String)] = []
+        /// Count columns that go up by one when the row already exists (a new child).
+        var increment: [String] = []
+    }
+
+    struct EntityWritten {
+        let id: Int64
+        let inserted: Bool
+        /// The stored values of the compared columns this write changed.
+        let former: [String: DatabaseValue]
     }
 
     /// Inserts the entity's row, or brings the stored one up to date when this instance is newer
     /// than the one that last wrote it (the most recently received instance decides; ties: the
-    /// larger SOP Instance UID). Only the columns whose values differ are assigned: SQLite rewrites
-    /// the entries of every index whose columns an UPDATE assigns, changed or not, and a study has
-    /// a dozen indexes. Returns the row id and the stored row as it was before (nil: inserted),
-    /// with its compared columns by name.
+    /// larger SOP Instance UID), and adds one to its `increment` counts. Only the columns whose
+    /// values differ are assigned: SQLite rewrites the entries of every index whose columns an
+    /// UPDATE assigns, changed or not, and a study has a dozen indexes. One SELECT, then at most
+    /// one INSERT or UPDATE.
     static func writeEntity(_ db: Database, _ entity: Entity, sourceTime: Double,
-                            sourceSOP: String) throws -> (id: Int64, former: Row?) {
+                            sourceSOP: String) throws -> EntityWritten {
         let names = entity.columns.map(\.0) + entity.fillIfEmpty.map(\.0)
         let select = "SELECT id, source_time, source_sop, \(names.joined(separator: ", ")) FROM \(entity.table) WHERE "
             + entity.key.map { "\($0.0) = ?" }.joined(separator: " AND ")
@@ -247,25 +268,33 @@ extension SQLiteIndexStore {
                 + placeholders(columns.count) + ") RETURNING id"
             let id = try Int64.fetchOne(db.cachedStatement(sql: insert), arguments: StatementArguments(columns.map(\.1)))
             guard let id else { throw IndexError(.rejected, "\(entity.table) row not inserted") }
-            return (id, nil)
+            return EntityWritten(id: id, inserted: true, former: [:])
         }
         let id: Int64 = row[0]
         let storedTime: Double = row[1]
         let storedSOP: String = row[2]
-        guard sourceTime > storedTime || (sourceTime == storedTime && sourceSOP >= storedSOP) else { return (id, row) }
-        var assigned: [(String, (any DatabaseValueConvertible)?)] = [("source_time", sourceTime), ("source_sop", sourceSOP)]
-        for (index, (name, value)) in entity.columns.enumerated()
-        where (row[3 + index] as DatabaseValue) != (value?.databaseValue ?? .null) {
-            assigned.append((name, value))
-            assigned += entity.derived[name] ?? []
+        var assigned: [(String, (any DatabaseValueConvertible)?)] = []
+        var former: [String: DatabaseValue] = [:]
+        if sourceTime > storedTime || (sourceTime == storedTime && sourceSOP >= storedSOP) {
+            assigned = [("source_time", sourceTime), ("source_sop", sourceSOP)]
+            for (index, (name, value)) in entity.columns.enumerated() {
+                let stored: DatabaseValue = row[3 + index]
+                guard stored != (value?.databaseValue ?? .null) else { continue }
+                former[name] = stored
+                assigned.append((name, value))
+                assigned += entity.derived[name] ?? []
+            }
+            for (index, (name, value)) in entity.fillIfEmpty.enumerated()
+            where !value.isEmpty && ((row[3 + entity.columns.count + index] as String?) ?? "").isEmpty {
+                assigned.append((name, value))
+            }
         }
-        for (index, (name, value)) in entity.fillIfEmpty.enumerated()
-        where !value.isEmpty && ((row[3 + entity.columns.count + index] as String?) ?? "").isEmpty {
-            assigned.append((name, value))
-        }
-        let update = "UPDATE \(entity.table) SET " + assigned.map { "\($0.0) = ?" }.joined(separator: ", ") + " WHERE id = ?"
+        guard !assigned.isEmpty || !entity.increment.isEmpty else { return EntityWritten(id: id, inserted: false, former: former) }
+        let update = "UPDATE \(entity.table) SET "
+            + (assigned.map { "\($0.0) = ?" } + entity.increment.map { "\($0) = \($0) + 1" }).joined(separator: ", ")
+            + " WHERE id = ?"
         try db.cachedStatement(sql: update).execute(arguments: StatementArguments(assigned.map(\.1) + [id]))
-        return (id, row)
+        return EntityWritten(id: id, inserted: false, former: former)
     }
 
     static func placeholders(_ n: Int) -> String {

@@ -92,6 +92,69 @@ import DicomTestSupport
         #expect(try f.store.query(IndexQuery(level: .study))[0].study?.numberOfInstances == 3)
     }
 
+    /// Stored counts (a new instance adds one in place) always equal a recount, whatever happens:
+    /// new series, a modality that changes, a series and a study that move, replaced and removed
+    /// instances, a refused instance in the middle of a batch.
+    @Test func storedCountsAlwaysEqualARecount() throws {
+        let f = try Fixture()
+        func instance(_ study: String, _ series: String, _ sop: String, patient: String = "P1", modality: String = "CT",
+                      at t: Double) -> InstanceWrite {
+            Fixture.write(Fixture.metadata(patient: patient, issuer: nil, name: "A^B", study: study, date: "20240101",
+                                           series: series, modality: modality, sop: sop), received: 1_700_000_000 + t)
+        }
+        func expectConsistent(_ step: String) throws {
+            let wrong = try f.store.pool.read { db in
+                try Int.fetchOne(db, sql: """
+                    SELECT (SELECT count(*) FROM series
+                             WHERE num_instances <> (SELECT count(*) FROM instance WHERE series_ref = series.id))
+                         + (SELECT count(*) FROM study
+                             WHERE num_series <> (SELECT count(*) FROM series WHERE study_ref = study.id)
+                                OR num_instances <> (SELECT count(*) FROM instance i JOIN series s ON s.id = i.series_ref
+                                                     WHERE s.study_ref = study.id)
+                                OR coalesce(modalities, '') <> coalesce((SELECT group_concat(modality, '\\') FROM
+                                     (SELECT DISTINCT modality FROM series WHERE study_ref = study.id ORDER BY modality)), ''))
+                         + (SELECT count(*) FROM series WHERE num_instances = 0)
+                         + (SELECT count(*) FROM study WHERE num_series = 0)
+                         + (SELECT count(*) FROM patient p WHERE NOT EXISTS (SELECT 1 FROM study WHERE patient_ref = p.id))
+                    """)
+            }
+            #expect(wrong == 0, "counts differ from a recount after: \(step)")
+        }
+        _ = try f.store.commit((1...5).map { instance("9.1", "9.1.1", "9.1.1.\($0)", at: Double($0)) })
+        try expectConsistent("five instances of one series")
+        _ = try f.store.commit([instance("9.1", "9.1.2", "9.1.2.1", modality: "MR", at: 10),
+                                instance("9.1", "9.1.1", "9.1.1.6", at: 11)])
+        try expectConsistent("a second series")
+        _ = try f.store.commit([instance("9.1", "9.1.2", "9.1.2.2", modality: "PT", at: 12)])
+        try expectConsistent("a series whose modality changes")
+        _ = try f.store.commit([instance("9.2", "9.1.2", "9.1.2.3", modality: "PT", at: 13)])
+        try expectConsistent("a series moving to another study")
+        _ = try f.store.commit([instance("9.2", "9.2.1", "9.2.1.1", patient: "P2", at: 14)])
+        try expectConsistent("a study moving to another patient")
+        // The instance row itself is refused, after its parents were written and counted.
+        try f.store.pool.write { db in
+            try db.execute(sql: """
+                CREATE TEMP TRIGGER refuse BEFORE INSERT ON instance WHEN NEW.sop_uid = '9.2.1.2'
+                BEGIN SELECT RAISE(ABORT, 'refused'); END
+                """)
+        }
+        let results = try f.store.commit([instance("9.2", "9.2.1", "9.2.1.3", patient: "P2", at: 16),
+                                          instance("9.2", "9.2.1", "9.2.1.2", patient: "P2", at: 15),
+                                          instance("9.2", "9.2.1", "9.2.1.4", patient: "P2", at: 17)])
+        #expect(results.map { (try? $0.get()) == nil } == [false, true, false])
+        try expectConsistent("a refused instance in a batch")
+        _ = try f.store.commit([Fixture.write(instance("9.1", "9.1.1", "9.1.1.2", at: 18).metadata, mode: .upsert,
+                                              received: 1_700_000_018)])
+        var movedInstance = instance("9.1", "9.1.3", "9.1.1.3", at: 19)
+        movedInstance.mode = .upsert
+        _ = try f.store.commit([movedInstance])
+        try expectConsistent("replaced instances, one into a new series")
+        let ids = try f.store.pool.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM instance WHERE sop_uid LIKE '9.1.1.%'") }
+        _ = try f.store.removeInstances(ids: ids)
+        try expectConsistent("a series' instances removed")
+        #expect(try f.store.count(IndexQuery(level: .instance)) == 6)
+    }
+
     @Test func aRefusedInstanceDoesNotUndoItsBatch() throws {
         let f = try Fixture()
         let good = Fixture.metadata(patient: "P", issuer: nil, name: "A^B", study: "2.1", date: "20240101", series: "2.1.1",
