@@ -71,6 +71,14 @@ public final class IngestPipeline: Sendable {
         self.onStored = onStored
     }
 
+    /// Tells the committer an instance is on its way, so that a batch about to be taken waits a
+    /// moment for it (concurrent instances then share one sync). Returns true: the caller must
+    /// submit it or withdraw it.
+    private func announce() -> Bool {
+        committer.announce()
+        return true
+    }
+
     /// Commits what is queued and stops accepting instances.
     public func shutdown() { committer.shutdown() }
 
@@ -81,8 +89,11 @@ public final class IngestPipeline: Sendable {
     /// or an association id, never patient data).
     public func ingest(_ data: Data, origin: Origin, sourceAETitle: String? = nil, hospital: String? = nil,
                        source: String) throws(ImagingIndexError) -> Outcome {
+        var announced = announce()
+        defer { if announced { committer.withdraw() } }
         do {
-            return try ingestUnchecked(data, origin: origin, sourceAETitle: sourceAETitle, hospital: hospital, source: source)
+            return try ingestUnchecked(data, origin: origin, sourceAETitle: sourceAETitle, hospital: hospital, source: source,
+                                       announced: &announced)
         } catch {
             if !error.isBadInput { counters.withLock { $0.failures += 1 } }
             throw error
@@ -96,7 +107,11 @@ public final class IngestPipeline: Sendable {
     public func ingestReceivedFile(_ path: String, origin: Origin, sourceAETitle: String?, hospital: String? = nil,
                                    expected: (sopClassUID: String, sopInstanceUID: String)?,
                                    source: String) throws(ImagingIndexError) -> Outcome {
-        defer { unlink(path) }
+        var announced = announce()
+        defer {
+            if announced { committer.withdraw() }
+            unlink(path)
+        }
         do throws(ImagingIndexError) {
             let data: Data
             do {
@@ -112,7 +127,7 @@ public final class IngestPipeline: Sendable {
                                         "\(source): the data set's SOP class/instance differs from the C-STORE request's")
             }
             return try commit(metadata, origin: origin, sourceAETitle: sourceAETitle, hospital: hospital,
-                              source: source) { () throws(StorageError) in
+                              source: source, announced: &announced) { () throws(StorageError) in
                 if file.hasPart10Header {
                     return try store.stage(temporaryFile: path, sopInstanceUID: metadata.instance.sopInstanceUID, contents: data)
                 }
@@ -133,14 +148,14 @@ public final class IngestPipeline: Sendable {
     }
 
     private func ingestUnchecked(_ data: Data, origin: Origin, sourceAETitle: String?, hospital: String?,
-                                 source: String) throws(ImagingIndexError) -> Outcome {
+                                 source: String, announced: inout Bool) throws(ImagingIndexError) -> Outcome {
         let file = try parse(data, source: source)
         let metadata = try extract(file, source: source, looksLikePart10: IngestPipeline.hasPart10Preamble(data))
 
         // Objects without a Part 10 header are stored as proper Part 10 files.
         let sop = metadata.instance.sopInstanceUID
         return try commit(metadata, origin: origin, sourceAETitle: sourceAETitle, hospital: hospital,
-                          source: source) { () throws(StorageError) in
+                          source: source, announced: &announced) { () throws(StorageError) in
             try store.stage(file.hasPart10Header ? data : try part10(data, source: source), sopInstanceUID: sop)
         }
     }
@@ -148,8 +163,10 @@ public final class IngestPipeline: Sendable {
     /// The duplicate policy, the durable file, the index commit: shared by every source. The file
     /// is staged; the group committer makes the batch's files durable and puts them in place
     /// (`StagedFilePublisher`) before it commits their rows.
+    /// `announced`: the write was announced to the committer (`announce`); cleared once submitted.
     private func commit(_ metadata: InstanceMetadata, origin: Origin, sourceAETitle: String?, hospital: String?,
-                        source: String, storeFile: () throws(StorageError) -> StagedFile) throws(ImagingIndexError) -> Outcome {
+                        source: String, announced: inout Bool,
+                        storeFile: () throws(StorageError) -> StagedFile) throws(ImagingIndexError) -> Outcome {
         let sop = metadata.instance.sopInstanceUID
         let sendingAE = sourceAETitle ?? metadata.instance.sourceApplicationEntityTitle
         return try locks.withLock(sop) { () throws(ImagingIndexError) -> Outcome in
@@ -188,7 +205,9 @@ public final class IngestPipeline: Sendable {
                                       hospital: hospital ?? self.hospital(sendingAE: sendingAE, metadata: metadata))
             write.stagedFrom = staged.temporaryPath
             do throws(IndexError) {
-                _ = try committer.submit(write)
+                let wasAnnounced = announced
+                announced = false
+                _ = try committer.submit(write, announced: wasAnnounced)
             } catch {
                 unlink(staged.temporaryPath)  // still in tmp/ when its batch never got that far
                 if !exists { try? store.remove(relativePath: stored.relativePath) }

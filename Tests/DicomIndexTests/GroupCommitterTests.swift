@@ -89,6 +89,44 @@ func write(_ sop: String) -> InstanceWrite {
         #expect(batches.count < 200)
     }
 
+    /// A write queued while another is announced waits for it (within `announcedWriteWait`):
+    /// both share one transaction. A withdrawn announcement lets the batch go at once; nothing
+    /// announced, nothing waits.
+    @Test func announcedWritesJoinTheBatchAndAWithdrawalReleasesIt() throws {
+        let store = RecordingStore(delay: 0)
+        let committer = GroupCommitter(store: store, announcedWriteWait: 30)  // long: only the writes end the wait
+        func submitInBackground(_ sop: String) -> DispatchSemaphore {
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                _ = try? committer.submit(write(sop), announced: true)
+                done.signal()
+            }.start()
+            return done
+        }
+        committer.announce()
+        committer.announce()
+        let first = submitInBackground("1.3.1")
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(store.batches.withLock { $0.isEmpty }, "the queued write waits for the announced one")
+        let second = submitInBackground("1.3.2")
+        #expect(first.wait(timeout: .now() + 10) == .success)
+        #expect(second.wait(timeout: .now() + 10) == .success)
+        #expect(store.batches.withLock { $0 } == [["1.3.1", "1.3.2"]])
+
+        committer.announce()
+        committer.announce()
+        let third = submitInBackground("1.3.3")
+        Thread.sleep(forTimeInterval: 0.2)
+        committer.withdraw()
+        #expect(third.wait(timeout: .now() + 10) == .success)
+        #expect(store.batches.withLock { $0 } == [["1.3.1", "1.3.2"], ["1.3.3"]])
+
+        let started = Date()
+        _ = try committer.submit(write("1.3.4"))
+        #expect(Date().timeIntervalSince(started) < 10)
+        committer.shutdown()
+    }
+
     @Test func oneRefusedWriteFailsAloneAndAFailedCommitFailsItsBatch() {
         let store = RecordingStore(failSOP: "1.2.7")
         let committer = GroupCommitter(store: store)
