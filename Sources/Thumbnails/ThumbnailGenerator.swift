@@ -118,7 +118,9 @@ public final class ThumbnailGenerator: Service, Sendable {
         for i in 0..<workers {
             group.enter()
             let thread = Thread { [self] in
-                Self.runOnlyWhenIdle()
+                // Below the receiving threads: on a busy node, ingest keeps the CPU and thumbnails
+                // catch up when it is quiet (Linux: a thread's own nice value).
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)  // who = 0: this thread only, on Linux
                 work()
                 group.leave()
             }
@@ -148,18 +150,6 @@ public final class ThumbnailGenerator: Service, Sendable {
     }
 
     // MARK: Workers
-
-    /// Below every other thread: on a busy node, receiving and queries keep the CPU and thumbnails
-    /// use what is left (Linux SCHED_IDLE, for the calling thread only). Where that is refused,
-    /// the lowest nice value of the thread.
-    static func runOnlyWhenIdle() {
-        var parameters = sched_param()
-        parameters.sched_priority = 0
-        let schedIdle: Int32 = 5  // SCHED_IDLE in <sched.h>, not exported to Swift
-        if sched_setscheduler(0, schedIdle, &parameters) != 0 {  // pid 0: this thread, on Linux
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
-        }
-    }
 
     private func work() {
         while let job = state.nextWork() {
