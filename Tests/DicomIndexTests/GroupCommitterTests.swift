@@ -111,7 +111,7 @@ func write(_ sop: String) -> InstanceWrite {
         let second = submitInBackground("1.3.2")
         #expect(first.wait(timeout: .now() + 10) == .success)
         #expect(second.wait(timeout: .now() + 10) == .success)
-        #expect(store.batches.withLock { $0 } == [["1.3.1", "1.3.2"]])
+        #expect(store.batches.withLock { $0.map { $0.sorted() } } == [["1.3.1", "1.3.2"]])
 
         committer.announce()
         committer.announce()
@@ -119,7 +119,7 @@ func write(_ sop: String) -> InstanceWrite {
         Thread.sleep(forTimeInterval: 0.2)
         committer.withdraw()
         #expect(third.wait(timeout: .now() + 10) == .success)
-        #expect(store.batches.withLock { $0 } == [["1.3.1", "1.3.2"], ["1.3.3"]])
+        #expect(store.batches.withLock { $0.map { $0.sorted() } } == [["1.3.1", "1.3.2"], ["1.3.3"]])
 
         let started = Date()
         _ = try committer.submit(write("1.3.4"))
