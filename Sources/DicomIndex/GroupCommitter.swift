@@ -50,6 +50,9 @@ public final class GroupCommitter: Sendable {
     private let maxBatch: Int
     /// How long a batch waits for announced writes, in seconds (`announce`).
     private let announcedWriteWait: Double
+    /// Told of each transaction: the writes it held and how long it took (metrics).
+    public typealias CommitObserver = @Sendable (_ writes: Int, _ seconds: Double) -> Void
+    private let onCommit: CommitObserver?
     private let state = Mutex(State())
     // NSCondition wakes the preparing thread; the queue itself lives in `state`.
     private let wakeup = NSCondition()
@@ -60,10 +63,13 @@ public final class GroupCommitter: Sendable {
     /// `announcedWriteWait`: how long the preparing thread waits for announced writes before it
     /// takes a batch without them. Short: a sync costs about as much, and a lone writer never
     /// waits (nothing else announced).
+    /// `onCommit` is called on the committing thread after each transaction; it must return at
+    /// once.
     public init(store: any IndexStore, maxBatch: Int = 512, barrier: (any CommitBarrier)? = nil,
-                announcedWriteWait: Double = 0.002) {
+                announcedWriteWait: Double = 0.002, onCommit: CommitObserver? = nil) {
         self.store = store
         self.announcedWriteWait = announcedWriteWait
+        self.onCommit = onCommit
         self.barrier = barrier
         self.maxBatch = max(1, maxBatch)
         let preparer = Thread { [self] in self.prepareLoop() }
@@ -209,12 +215,14 @@ public final class GroupCommitter: Sendable {
 
     private func commit(_ ready: [Pending]) {
         if !ready.isEmpty {
+            let started = DispatchTime.now().uptimeNanoseconds
             do {
                 let results = try store.commit(ready.map(\.write))
                 for (pending, result) in zip(ready, results) { pending.result = result }
             } catch {
                 for pending in ready { pending.result = .failure(error) }
             }
+            onCommit?(ready.count, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         }
         state.withLock { state in
             state.batches += 1

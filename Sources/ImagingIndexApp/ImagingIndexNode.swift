@@ -22,6 +22,9 @@ public final class ImagingIndexNode: Sendable {
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "imaging-index")) throws(ImagingIndexError) {
         self.configuration = configuration
+        // Before anything makes a counter: swift-metrics binds each one to the factory of the
+        // moment it is made (the thumbnail generator's and the pipeline's are made here).
+        _ = Self.bootstrapMetrics()
         do {
             try Dcmtk.initialize()
         } catch {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import Metrics
 import DicomCore
 import DcmtkBridge
 import DicomIndex
@@ -66,7 +67,15 @@ public final class IngestPipeline: Sendable {
         self.index = index
         self.policy = policy
         self.duplicatePolicy = duplicatePolicy
-        self.committer = GroupCommitter(store: index, maxBatch: maxCommitBatch, barrier: StagedFilePublisher(store: store))
+        let commits = Counter(label: "index_commits_total")
+        let committed = Counter(label: "index_committed_instances_total")
+        let commitTimer = Metrics.Timer(label: "index_commit_duration_seconds")
+        self.committer = GroupCommitter(store: index, maxBatch: maxCommitBatch, barrier: StagedFilePublisher(store: store)) {
+            writes, seconds in
+            commits.increment()
+            committed.increment(by: writes)
+            commitTimer.recordNanoseconds(Int64(seconds * 1e9))
+        }
         self.logger = logger
         self.onStored = onStored
     }
@@ -80,7 +89,15 @@ public final class IngestPipeline: Sendable {
     }
 
     /// Commits what is queued and stops accepting instances.
-    public func shutdown() { committer.shutdown() }
+    public func shutdown() {
+        committer.shutdown()
+        let (transactions, largest) = committer.batchStatistics
+        let counts = statistics
+        logger.info("ingest stopped", metadata: [
+            "ingest.stored": "\(counts.stored)", "ingest.duplicates": "\(counts.duplicates)",
+            "ingest.replaced": "\(counts.replaced)", "ingest.failures": "\(counts.failures)",
+            "index.transactions": "\(transactions)", "index.largest_batch": "\(largest)"])
+    }
 
     public var statistics: Counters { counters.withLock { $0 } }
     public var commitStatistics: (transactions: Int, largestBatch: Int) { committer.batchStatistics }

@@ -127,6 +127,28 @@ func write(_ sop: String) -> InstanceWrite {
         committer.shutdown()
     }
 
+    /// Every transaction is reported (metrics): how many writes it held and how long it took.
+    @Test func eachTransactionIsReportedWithItsSize() {
+        let store = RecordingStore(delay: 0.01)
+        let reported = Mutex<[(Int, Double)]>([])
+        let committer = GroupCommitter(store: store) { writes, seconds in reported.withLock { $0.append((writes, seconds)) } }
+        let group = DispatchGroup()
+        for t in 0..<8 {
+            group.enter()
+            Thread {
+                _ = try? committer.submit(write("1.4.\(t)"))
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        committer.shutdown()
+        let batches = store.batches.withLock { $0 }
+        let sizes = reported.withLock { $0 }
+        #expect(sizes.map(\.0) == batches.map(\.count))
+        #expect(sizes.map(\.0).reduce(0, +) == 8)
+        #expect(sizes.allSatisfy { $0.1 >= 0.01 })  // the store's commit takes 10 ms
+    }
+
     @Test func oneRefusedWriteFailsAloneAndAFailedCommitFailsItsBatch() {
         let store = RecordingStore(failSOP: "1.2.7")
         let committer = GroupCommitter(store: store)

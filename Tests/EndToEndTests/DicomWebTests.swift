@@ -286,5 +286,11 @@ import DicomTestSupport
         // Metrics in Prometheus' text format.
         let metrics = try request("/metrics")
         #expect(String(decoding: metrics.body, as: UTF8.self).contains("dicom_associations_total"))
+        // Group commit: transactions and the instances they held (STOW-RS above stored some).
+        let text = String(decoding: metrics.body, as: UTF8.self)
+        let committed = text.split(separator: "\n").first { $0.hasPrefix("index_committed_instances_total ") }
+        #expect((committed?.split(separator: " ").last).flatMap { Double($0) }.map { $0 > 0 } == true, "\(committed ?? "absent")")
+        #expect(text.contains("index_commit_duration_seconds"))
+        #expect(text.contains("thumbnails_pending"), "the thumbnail generator's metrics are made with the node")
     }
 }
