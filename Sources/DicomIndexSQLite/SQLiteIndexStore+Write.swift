@@ -111,10 +111,9 @@ extension SQLiteIndexStore {
             fillIfEmpty: [("hospital", item.hospital ?? "")], increment: counted),
             sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)
         let studyRef = study.id
-        if study.inserted { touched.studies.insert(studyRef) }
-        if let formerPatient = study.former["patient_ref"] {  // moved to another patient
-            touched.studies.insert(studyRef)
-            if let formerPatient = Int64.fromDatabaseValue(formerPatient) { touched.patients.insert(formerPatient) }
+        if study.inserted || study.former["patient_ref"] != nil { touched.studies.insert(studyRef) }
+        if let formerPatient = study.former["patient_ref"].flatMap(Int64.fromDatabaseValue) {  // moved to another patient
+            touched.patients.insert(formerPatient)
         }
 
         // Series
@@ -130,14 +129,14 @@ extension SQLiteIndexStore {
             increment: counted),
             sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)
         let seriesRef = series.id
-        if series.inserted || series.former["modality"] != nil {  // the study's series count or modalities change
+        // A new series, or one whose modality or study changed: its study's series count or
+        // modalities change.
+        if series.inserted || series.former["modality"] != nil || series.former["study_ref"] != nil {
             touched.series.insert(seriesRef)
             touched.studies.insert(studyRef)
         }
-        if let formerStudy = series.former["study_ref"] {  // moved to another study
-            touched.series.insert(seriesRef)
-            touched.studies.insert(studyRef)
-            if let formerStudy = Int64.fromDatabaseValue(formerStudy) { touched.studies.insert(formerStudy) }
+        if let formerStudy = series.former["study_ref"].flatMap(Int64.fromDatabaseValue) {  // moved to another study
+            touched.studies.insert(formerStudy)
         }
 
         // Instance

@@ -80,14 +80,6 @@ public final class IngestPipeline: Sendable {
         self.onStored = onStored
     }
 
-    /// Tells the committer an instance is on its way, so that a batch about to be taken waits a
-    /// moment for it (concurrent instances then share one sync). Returns true: the caller must
-    /// submit it or withdraw it.
-    private func announce() -> Bool {
-        committer.announce()
-        return true
-    }
-
     /// Commits what is queued and stops accepting instances.
     public func shutdown() {
         committer.shutdown()
@@ -106,7 +98,9 @@ public final class IngestPipeline: Sendable {
     /// or an association id, never patient data).
     public func ingest(_ data: Data, origin: Origin, sourceAETitle: String? = nil, hospital: String? = nil,
                        source: String) throws(ImagingIndexError) -> Outcome {
-        var announced = announce()
+        // On its way to the committer (concurrent instances share a batch): submitted or withdrawn.
+        committer.announce()
+        var announced = true
         defer { if announced { committer.withdraw() } }
         do {
             return try ingestUnchecked(data, origin: origin, sourceAETitle: sourceAETitle, hospital: hospital, source: source,
@@ -124,7 +118,8 @@ public final class IngestPipeline: Sendable {
     public func ingestReceivedFile(_ path: String, origin: Origin, sourceAETitle: String?, hospital: String? = nil,
                                    expected: (sopClassUID: String, sopInstanceUID: String)?,
                                    source: String) throws(ImagingIndexError) -> Outcome {
-        var announced = announce()
+        committer.announce()  // submitted or withdrawn below
+        var announced = true
         defer {
             if announced { committer.withdraw() }
             unlink(path)
@@ -180,7 +175,7 @@ public final class IngestPipeline: Sendable {
     /// The duplicate policy, the durable file, the index commit: shared by every source. The file
     /// is staged; the group committer makes the batch's files durable and puts them in place
     /// (`StagedFilePublisher`) before it commits their rows.
-    /// `announced`: the write was announced to the committer (`announce`); cleared once submitted.
+    /// `announced`: the write was announced to the committer; cleared once submitted.
     private func commit(_ metadata: InstanceMetadata, origin: Origin, sourceAETitle: String?, hospital: String?,
                         source: String, announced: inout Bool,
                         storeFile: () throws(StorageError) -> StagedFile) throws(ImagingIndexError) -> Outcome {
