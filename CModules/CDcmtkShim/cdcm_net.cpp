@@ -42,6 +42,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -693,6 +694,43 @@ private:
 // ---------------------------------------------------------------------------------------------
 // The per-association SCP
 
+// DcmTransportConnection::getSocket() is protected; a pointer to it taken through a derived class
+// is the standard way to call it (the class is never instantiated).
+struct TransportSocketAccess : DcmTransportConnection {
+    static DcmNativeSocketType socketOf(DcmTransportConnection *connection) {
+        DcmNativeSocketType (DcmTransportConnection::*getter)() = &TransportSocketAccess::getSocket;
+        return (connection->*getter)();
+    }
+};
+
+// DCMTK writes each PDU with two send() calls (the PDU and item headers, then the fragment), and
+// with TCP_NODELAY every call leaves as its own segment and wakes the peer: a C-FIND match costs
+// four. While this guard lives the socket is corked, so messages leave in full segments; its end
+// uncorks, which sends what is left at once. Only around messages that are complete before the
+// guard ends (never around a send that waits for the peer's answer).
+class CorkedSends {
+public:
+    explicit CorkedSends(T_ASC_Association *assoc) {
+        if (DcmTransportConnection *connection = DUL_getTransportConnection(assoc->DULassociation))
+            fd_ = static_cast<int>(TransportSocketAccess::socketOf(connection));
+        set(1);
+    }
+    ~CorkedSends() { set(0); }
+    CorkedSends(const CorkedSends &) = delete;
+    CorkedSends &operator=(const CorkedSends &) = delete;
+
+private:
+    void set(int on) const {
+#ifdef TCP_CORK
+        if (fd_ >= 0)
+            (void)::setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+#else
+        (void)on;
+#endif
+    }
+    int fd_ = -1;
+};
+
 class AssociationWorker final : public DcmThreadSCP {
 public:
     AssociationWorker(cdcm_scp &server, uint64_t id, T_ASC_Association *assoc, std::string callingAE)
@@ -824,6 +862,7 @@ OFCondition AssociationWorker::handleIncomingCommand(T_DIMSE_Message *message, c
 
 OFCondition AssociationWorker::handleEcho(T_DIMSE_C_EchoRQ &request, T_ASC_PresentationContextID presID) {
     const uint16_t status = config_.onEcho != nullptr ? config_.onEcho(config_.context, id_) : STATUS_Success;
+    CorkedSends corked(assoc_);
     return DIMSE_sendEchoResponse(assoc_, presID, &request, status, nullptr);
 }
 
@@ -904,6 +943,7 @@ OFCondition AssociationWorker::handleStore(T_DIMSE_C_StoreRQ &request, T_ASC_Pre
     OFStandard::strlcpy(response.AffectedSOPInstanceUID, request.AffectedSOPInstanceUID,
                         sizeof(response.AffectedSOPInstanceUID));
     std::unique_ptr<DcmDataset> detail = statusDetail(status, comment);
+    CorkedSends corked(assoc_);
     return DIMSE_sendStoreResponse(assoc_, presID, &request, &response, detail.get());
 }
 
@@ -942,6 +982,8 @@ OFCondition AssociationWorker::handleFind(T_DIMSE_C_FindRQ &request, T_ASC_Prese
         return cond;
     std::unique_ptr<cdcm_dataset> handle = wrapIdentifier(identifier, info);
 
+    // The matches and the final response leave corked, in full segments (flushed at the end).
+    CorkedSends corked(assoc_);
     char model = 0;
     uint16_t status = STATUS_Success;
     char comment[65] = {0};
@@ -1010,6 +1052,7 @@ OFCondition AssociationWorker::handleRetrieve(T_DIMSE_Message *message, T_ASC_Pr
                     rsp.opts |= O_MOVE_NUMBEROFREMAININGSUBOPERATIONS;
                 }
             }
+            CorkedSends corked(assoc_);
             return DIMSE_sendMoveResponse(assoc_, presID, &message->msg.CMoveRQ, &rsp, identifierOut, detail);
         }
         T_DIMSE_C_GetRSP rsp;
@@ -1030,6 +1073,7 @@ OFCondition AssociationWorker::handleRetrieve(T_DIMSE_Message *message, T_ASC_Pr
                 rsp.opts |= O_GET_NUMBEROFREMAININGSUBOPERATIONS;
             }
         }
+        CorkedSends corked(assoc_);
         return DIMSE_sendGetResponse(assoc_, presID, &message->msg.CGetRQ, &rsp, identifierOut, detail);
     };
 
@@ -1186,15 +1230,6 @@ void setCloseOnExec(int fd) {
             fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
     }
 }
-
-// DcmTransportConnection::getSocket() is protected; a pointer to it taken through a derived class
-// is the standard way to call it (the class is never instantiated).
-struct TransportSocketAccess : DcmTransportConnection {
-    static DcmNativeSocketType socketOf(DcmTransportConnection *connection) {
-        DcmNativeSocketType (DcmTransportConnection::*getter)() = &TransportSocketAccess::getSocket;
-        return (connection->*getter)();
-    }
-};
 
 void serveAssociation(cdcm_scp *server, uint64_t id, T_ASC_Association *assoc) {
     const ServerConfig &config = server->config;

@@ -9,9 +9,14 @@ extension SQLiteIndexStore {
         let unrestricted = try Self.withoutRestriction(query).map { q throws(IndexError) in try SQLQueryBuilder(query: q).select() }
         return try read { db in
             let chosen = try Self.statement(sql, unrestricted: unrestricted, db: db)
-            return try Row.fetchAll(db, sql: chosen.text, arguments: StatementArguments(chosen.arguments)).map { row in
-                Self.decodeMatch(row, level: query.level)
+            let statement = try db.makeStatement(sql: chosen.text)
+            let columns = ColumnPositions(statement)
+            var matches: [QueryMatch] = []
+            let rows = try Row.fetchCursor(statement, arguments: StatementArguments(chosen.arguments))
+            while let row = try rows.next() {
+                matches.append(Self.decodeMatch(NamedRow(row: row, columns: columns), level: query.level))
             }
+            return matches
         }
     }
 
@@ -54,7 +59,7 @@ extension SQLiteIndexStore {
         try read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT \(SQLQueryBuilder.instanceColumns) FROM instance i WHERE i.sop_uid = ?",
                                              arguments: [sopInstanceUID]) else { return nil }
-            var record = Self.decodeInstance(row)
+            var record = Self.decodeInstance(NamedRow(row))
             record.extra = try Self.extras(of: record.id, db: db)
             return record
         }
@@ -139,7 +144,7 @@ extension SQLiteIndexStore {
         return extra
     }
 
-    static func decodeMatch(_ row: Row, level: QueryLevel) -> QueryMatch {
+    static func decodeMatch(_ row: NamedRow, level: QueryLevel) -> QueryMatch {
         var match = QueryMatch(patient: decodePatient(row))
         if level >= .study { match.study = decodeStudy(row) }
         if level >= .series { match.series = decodeSeries(row) }
@@ -147,7 +152,7 @@ extension SQLiteIndexStore {
         return match
     }
 
-    static func decodePatient(_ row: Row) -> PatientRecord {
+    static func decodePatient(_ row: NamedRow) -> PatientRecord {
         var others: [InstanceMetadata.OtherPatientID] = []
         if let json: String = row["p_other_ids"], let decoded = try? JSONDecoder().decode(
             [InstanceMetadata.OtherPatientID].self, from: Data(json.utf8)) {
@@ -159,7 +164,7 @@ extension SQLiteIndexStore {
                              numberOfInstances: row["p_ninstances"])
     }
 
-    static func decodeStudy(_ row: Row) -> StudyRecord {
+    static func decodeStudy(_ row: NamedRow) -> StudyRecord {
         let modalities: String? = row["s_modalities"]
         return StudyRecord(id: row["s_id"], studyInstanceUID: row["s_study_uid"], studyDate: row["s_study_date"],
                            studyTime: row["s_study_time"], accessionNumber: row["s_accession"],
@@ -171,14 +176,14 @@ extension SQLiteIndexStore {
                            hospital: (row["s_hospital"] as String?).flatMap { $0.isEmpty ? nil : $0 })
     }
 
-    static func decodeSeries(_ row: Row) -> SeriesRecord {
+    static func decodeSeries(_ row: NamedRow) -> SeriesRecord {
         SeriesRecord(id: row["se_id"], seriesInstanceUID: row["se_series_uid"], modality: row["se_modality"],
                      seriesNumber: row["se_series_number"], seriesDescription: row["se_description"],
                      bodyPartExamined: row["se_body_part"], seriesDate: row["se_series_date"],
                      seriesTime: row["se_series_time"], numberOfInstances: row["se_num_instances"])
     }
 
-    static func decodeInstance(_ row: Row) -> InstanceRecord {
+    static func decodeInstance(_ row: NamedRow) -> InstanceRecord {
         InstanceRecord(id: row["i_id"], sopInstanceUID: row["i_sop_uid"], sopClassUID: row["i_sop_class_uid"],
                        instanceNumber: row["i_instance_number"], transferSyntaxUID: row["i_transfer_syntax"],
                        rows: row["i_rows"], columns: row["i_columns"], numberOfFrames: row["i_frames"],
@@ -186,4 +191,41 @@ extension SQLiteIndexStore {
                        checksum: row["i_checksum"], receivedAt: Date(timeIntervalSince1970: row["i_received_at"]),
                        sourceAETitle: row["i_source_ae"], origin: row["i_origin"], policy: row["i_policy"])
     }
+}
+
+/// Where each named column of a statement's result is, found once per statement: GRDB's look-up by
+/// name folds the name's case on every call, which was the largest cost of decoding many matches.
+struct ColumnPositions {
+    fileprivate let positions: [String: Int]
+
+    init(_ statement: Statement) {
+        positions = Dictionary(statement.columnNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    init(_ row: Row) {
+        positions = Dictionary(row.columnNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+}
+
+/// A row read by column name through `ColumnPositions` (the names are the SELECT's own, exactly).
+struct NamedRow {
+    let row: Row
+    let columns: ColumnPositions
+
+    init(row: Row, columns: ColumnPositions) {
+        self.row = row
+        self.columns = columns
+    }
+
+    init(_ row: Row) {
+        self.init(row: row, columns: ColumnPositions(row))
+    }
+
+    private func position(_ name: String) -> Int {
+        guard let index = columns.positions[name] else { fatalError("no column \(name) in the query's result") }
+        return index
+    }
+
+    /// An optional `Value` reads NULL as nil (GRDB's Optional conformance); a plain one must not be NULL.
+    subscript<Value: DatabaseValueConvertible>(_ name: String) -> Value { row[position(name)] }
 }
