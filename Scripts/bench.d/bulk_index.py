@@ -36,6 +36,7 @@ for p in range(n_patients):
     patients.append((pid, issuer, name, name.lower().replace("^", " "), key,
                      f"{rng.randint(1940, 2020)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}", rng.choice("MF"), "1"))
 cur.executemany("INSERT INTO patient (patient_id, issuer, name, name_ci, name_fold, birth_date, sex, policy) VALUES (?,?,?,?,?,?,?,?)", patients)
+cur.execute("INSERT INTO patient_spelling (patient_ref, name, name_ci, name_fold) SELECT id, name, name_ci, name_fold FROM patient")
 studies = []
 for s in range(n_studies):
     d = f"20{rng.randint(15, 25):02d}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"

@@ -135,6 +135,14 @@ struct SQLQueryBuilder {
             }
             let column = Self.column(attribute, nameMatching: query.nameMatching)
             let value = Self.matchValue(matcher, attribute: attribute, nameMatching: query.nameMatching)
+            if attribute == .patientName {
+                // Any spelling the patient's instances carried matches, not only the newest.
+                if case .universal = value { continue }
+                let (c, a) = Self.condition(column: "n.\(column)", matcher: value, kind: attribute.kind)
+                clauses.append("p.id IN (SELECT n.patient_ref FROM patient_spelling n WHERE \(c))")
+                arguments += a
+                continue
+            }
             if attribute.level <= level {
                 let (c, a) = Self.condition(column: "\(Self.alias[attribute.level]!).\(column)", matcher: value, kind: attribute.kind)
                 clauses.append(c)

@@ -211,6 +211,26 @@ extension SQLiteIndexStore {
                 DROP INDEX IF EXISTS instance_photometric;
                 """)
         }
+        // Hospitals spell one person's name their own way ("Lê^Xuân Nam", "LE^XUAN NAM"), and the
+        // patient row keeps only the newest. Every spelling its instances carried is kept here, so
+        // that a name query finds the patient under any of them.
+        migrator.registerMigration("v6-patient-name-spellings") { db in
+            try db.execute(sql: """
+                CREATE TABLE patient_spelling (
+                    patient_ref INTEGER NOT NULL REFERENCES patient(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    name_ci TEXT NOT NULL,
+                    name_fold TEXT NOT NULL,
+                    PRIMARY KEY (patient_ref, name)
+                ) WITHOUT ROWID;
+                CREATE INDEX patient_spelling_name ON patient_spelling(name);
+                CREATE INDEX patient_spelling_name_ci ON patient_spelling(name_ci);
+                CREATE INDEX patient_spelling_name_fold ON patient_spelling(name_fold);
+                INSERT INTO patient_spelling (patient_ref, name, name_ci, name_fold)
+                    SELECT id, name, COALESCE(name_ci, name), COALESCE(name_fold, name) FROM patient
+                    WHERE name IS NOT NULL AND name <> '';
+                """)
+        }
         return migrator
     }
 }

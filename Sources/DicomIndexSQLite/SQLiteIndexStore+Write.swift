@@ -73,11 +73,18 @@ extension SQLiteIndexStore {
         // Patient, keyed by (PatientID, IssuerOfPatientID).
         let name = m.patient.patientName
         let birthDate = m.patient.birthDate.map { DicomDateTime.normalizedDate($0) ?? $0 }
-        let patientRef = try Self.writeEntity(db, Entity(
+        let patient = try Self.writeEntity(db, Entity(
             table: "patient", key: [("patient_id", m.patient.patientID ?? ""), ("issuer", m.patient.issuerOfPatientID ?? "")],
             columns: [("name", name), ("birth_date", birthDate), ("sex", m.patient.sex), ("policy", item.policy)],
             derived: ["name": [("name_ci", name.map(PersonName.matchKey)), ("name_fold", name.map(PersonName.foldedKey))]]),
-            sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID).id
+            sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)
+        let patientRef = patient.id
+        if let name, !name.isEmpty, patient.inserted || patient.disagreeing.contains("name") {
+            // Another spelling of the name (or the first): kept, whichever instance is newer.
+            try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO patient_spelling (patient_ref, name, name_ci, name_fold) VALUES (?, ?, ?, ?)
+                """).execute(arguments: [patientRef, name, PersonName.matchKey(name), PersonName.foldedKey(name)])
+        }
         if !m.patient.otherPatientIDs.isEmpty {
             for other in m.patient.otherPatientIDs {
                 try db.cachedStatement(sql: """
@@ -244,6 +251,9 @@ extension SQLiteIndexStore {
         let inserted: Bool
         /// The stored values of the compared columns this write changed.
         let former: [String: DatabaseValue]
+        /// The compared columns whose stored value differs from this instance's, whether or not
+        /// this instance was new enough to change them.
+        var disagreeing: Set<String> = []
     }
 
     /// Inserts the entity's row, or brings the stored one up to date when this instance is newer
@@ -274,12 +284,14 @@ extension SQLiteIndexStore {
         let storedSOP: String = row[2]
         var assigned: [(String, (any DatabaseValueConvertible)?)] = []
         var former: [String: DatabaseValue] = [:]
+        var disagreeing: Set<String> = []
+        for (index, (name, value)) in entity.columns.enumerated() where (row[3 + index] as DatabaseValue) != (value?.databaseValue ?? .null) {
+            disagreeing.insert(name)
+        }
         if sourceTime > storedTime || (sourceTime == storedTime && sourceSOP >= storedSOP) {
             assigned = [("source_time", sourceTime), ("source_sop", sourceSOP)]
-            for (index, (name, value)) in entity.columns.enumerated() {
-                let stored: DatabaseValue = row[3 + index]
-                guard stored != (value?.databaseValue ?? .null) else { continue }
-                former[name] = stored
+            for (index, (name, value)) in entity.columns.enumerated() where disagreeing.contains(name) {
+                former[name] = row[3 + index]
                 assigned.append((name, value))
                 assigned += entity.derived[name] ?? []
             }
@@ -288,12 +300,14 @@ extension SQLiteIndexStore {
                 assigned.append((name, value))
             }
         }
-        guard !assigned.isEmpty || !entity.increment.isEmpty else { return EntityWritten(id: id, inserted: false, former: former) }
+        guard !assigned.isEmpty || !entity.increment.isEmpty else {
+            return EntityWritten(id: id, inserted: false, former: former, disagreeing: disagreeing)
+        }
         let update = "UPDATE \(entity.table) SET "
             + (assigned.map { "\($0.0) = ?" } + entity.increment.map { "\($0) = \($0) + 1" }).joined(separator: ", ")
             + " WHERE id = ?"
         try db.cachedStatement(sql: update).execute(arguments: StatementArguments(assigned.map(\.1) + [id]))
-        return EntityWritten(id: id, inserted: false, former: former)
+        return EntityWritten(id: id, inserted: false, former: former, disagreeing: disagreeing)
     }
 
     static func placeholders(_ n: Int) -> String {

@@ -70,6 +70,43 @@ import DicomIndex
         #expect(try studies([.referringPhysicianName: "pham minh duc"], names: .folded).count == 4)
     }
 
+    /// Two hospitals that share the citizen ID as PatientID spell the name their own way: the
+    /// patient is found under either spelling (and one sent late, by an older instance), and shows
+    /// the newest. When the patient goes, so do its spellings.
+    @Test func aPatientIsFoundUnderEverySpellingOfItsName() throws {
+        let f = try Fixture()
+        let spellings = [("Lê^Xuân Nam", "7.1", 1_700_000_000.0), ("LE^XUAN NAM", "7.2", 1_700_000_100), ("Le^Xuan  Nam", "7.3", 1_600_000_000)]
+        for (name, study, received) in spellings {
+            let m = Fixture.metadata(patient: "001062064186", issuer: "VN-CCCD", name: name, study: study, date: "20240101",
+                                     series: study + ".1", modality: "CT", sop: study + ".1.1")
+            _ = try f.store.commit([Fixture.write(m, received: received)])[0].get()
+        }
+        func patients(_ name: String, _ names: IndexQuery.NameMatching = .caseInsensitive) throws -> [String?] {
+            try f.store.query(IndexQuery(level: .patient, filters: [.patientName: name], nameMatching: names)).map(\.patient.patientName)
+        }
+        #expect(try patients("Lê*") == ["LE^XUAN NAM"])
+        #expect(try patients("lê^xuân nam") == ["LE^XUAN NAM"])
+        #expect(try patients("Le^Xuan  Nam", .exact) == ["LE^XUAN NAM"])
+        #expect(try patients("le xuan*") == ["LE^XUAN NAM"])
+        #expect(try patients("Lê^Xuân Nam", .exact) == ["LE^XUAN NAM"])
+        #expect(try patients("lê^xuân nam", .exact) == [])
+        #expect(try patients("Trần*") == [])
+        let studies = try f.store.query(IndexQuery(level: .study, filters: [.patientName: "Lê^Xuân*", .studyInstanceUID: "7.1\\7.3"]))
+        #expect(studies.map { $0.study!.studyInstanceUID }.sorted() == ["7.1", "7.3"])
+        #expect(try f.store.count(IndexQuery(level: .series, filters: [.patientName: "le^xuan nam"])) == 3)
+
+        let ids = try f.store.instanceLocations(afterID: 0, limit: 10).map(\.id)
+        #expect(try f.store.removeInstances(ids: ids) == 3)
+        let left = try f.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM patient_spelling") }
+        #expect(left == 0)
+        // A new patient under the same ID starts with its own spelling only.
+        let m = Fixture.metadata(patient: "001062064186", issuer: "VN-CCCD", name: "Trần^Văn Bình", study: "7.4", date: "20240101",
+                                 series: "7.4.1", modality: "CT", sop: "7.4.1.1")
+        _ = try f.store.commit([Fixture.write(m)])[0].get()
+        #expect(try patients("Lê*") == [])
+        #expect(try patients("Trần*") == ["Trần^Văn Bình"])
+    }
+
     @Test func levelsReturnTheirEntitiesWithAncestorsAndCounts() throws {
         let patients = try fixture.store.query(IndexQuery(level: .patient, filters: [.patientID: "001085012345"]))
         #expect(patients.count == 1)
@@ -156,12 +193,13 @@ import DicomIndex
         #expect(detail.contains { $0.contains("USING") && $0.contains("INDEX") }, "\(detail)")
         let columns = try fixture.store.pool.read { db -> [String] in
             var indexed: [String] = []
-            for table in ["patient", "study", "series", "instance"] {
+            for table in ["patient", "patient_spelling", "study", "series", "instance"] {
                 for index in try db.indexes(on: table) { indexed.append("\(table).\(index.columns[0])") }
             }
             return indexed
         }
-        let filtered = ["patient.patient_id", "patient.name_ci", "patient.name_fold", "patient.birth_date", "study.study_date",
+        let filtered = ["patient.patient_id", "patient_spelling.name", "patient_spelling.name_ci", "patient_spelling.name_fold",
+                        "patient.birth_date", "study.study_date",
                         "study.accession", "study.study_uid", "study.institution", "series.modality", "series.series_uid",
                         "instance.sop_uid", "instance.series_ref", "instance.policy", "instance.path"]
         for column in filtered { #expect(columns.contains(column), "no index on \(column)") }
