@@ -226,6 +226,12 @@ struct NamedRow {
         return index
     }
 
-    /// An optional `Value` reads NULL as nil (GRDB's Optional conformance); a plain one must not be NULL.
-    subscript<Value: DatabaseValueConvertible>(_ name: String) -> Value { row[position(name)] }
+    // One subscript per concrete type: a generic one (Value = String?) instantiated Optional's
+    // metadata at run time on every column of every row. An optional reads NULL as nil.
+    subscript(_ name: String) -> String { row[position(name)] }
+    subscript(_ name: String) -> String? { row[position(name)] }
+    subscript(_ name: String) -> Int { row[position(name)] }
+    subscript(_ name: String) -> Int? { row[position(name)] }
+    subscript(_ name: String) -> Int64 { row[position(name)] }
+    subscript(_ name: String) -> Double { row[position(name)] }
 }
