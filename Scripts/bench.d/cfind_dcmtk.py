@@ -11,16 +11,16 @@ can be measured in one call, each as AET@PORT, with the same query files.
 
 usage: cfind_dcmtk.py INDEX.sqlite QUERIES TARGET [TARGET...]      (TARGET = NAME=AET@PORT)"""
 import os
-import random
 import re
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
+
+from cfind_common import kinds, parameters, study_query
 
 WARMUP = 20
 FINDSCU = "/usr/bin/findscu"  # DCMTK's, not pynetdicom's app of the same name on PATH
@@ -33,31 +33,8 @@ PENDING = re.compile(r"^\S+ Find Response: \d+ \(Pending\)")
 STAMP = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d\d\d)\.(\d\d\d) (Sending Find Request|Received Final Find Response)")
 
 
-def parameters(index, n):
-    db = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
-    rng = random.Random(7)
-    pick = lambda rows: [rows[rng.randrange(len(rows))][0] for _ in range(n)]
-    pids = pick(db.execute("SELECT patient_id FROM patient ORDER BY id").fetchall())
-    names = pick(db.execute("SELECT name FROM patient WHERE name IS NOT NULL ORDER BY id").fetchall())
-    dates = pick(db.execute("SELECT study_date FROM study WHERE study_date IS NOT NULL ORDER BY id").fetchall())
-    return pids, names, dates
-
-
-def date_range(d):
-    y, m = int(d[:4]), int(d[4:6])
-    return f"{d}-{y + (m == 12):04d}{m % 12 + 1:02d}{d[6:]}"
-
-
 def write_query(path, **keys):
-    q = Dataset()
-    q.SpecificCharacterSet = "ISO_IR 192"
-    q.QueryRetrieveLevel = "STUDY"
-    q.StudyInstanceUID = ""
-    q.PatientName = ""
-    q.StudyDate = ""
-    q.PatientID = ""
-    for k, v in keys.items():
-        setattr(q, k, v)
+    q = study_query(**keys)
     q.file_meta = FileMetaDataset()
     q.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     q.save_as(path, enforce_file_format=False)
@@ -96,15 +73,12 @@ def main():
         sys.exit(__doc__)
     index, n, targets = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
     pids, names, dates = parameters(index, n)
-    kinds = [("study_by_patientid", lambda i: {"PatientID": pids[i]}),
-             ("study_by_name_wildcard", lambda i: {"PatientName": names[i].split(" ")[0] + "*"}),
-             ("study_by_date_range", lambda i: {"StudyDate": date_range(dates[i])})]
     with tempfile.TemporaryDirectory() as tmp:
         logcfg = os.path.join(tmp, "log.cfg")
         with open(logcfg, "w") as f:
             f.write(LOG_CONFIG)
         print(f"C-FIND latency, DCMTK findscu on one association, {n} queries per kind after {WARMUP} warm-up")
-        for label, keys in kinds:
+        for label, keys in kinds(pids, names, dates):
             files = []
             for i in list(range(WARMUP)) + list(range(n)):
                 files.append(os.path.join(tmp, f"{label}-{len(files):05d}.dcm"))
