@@ -63,6 +63,10 @@ import DicomIndex
         #expect(try studies([.patientName: "nguyen van*"], names: .folded) == ["1.1", "1.2"])
         #expect(try studies([.patientName: "nguyen van hung"], names: .folded) == ["1.1", "1.2"])
         #expect(try studies([.patientName: "Hoang^Van Dat"], names: .folded) == ["1.3"])
+        // `?` stands for one character, however many UTF-8 bytes it takes (ễ is three, Đ two)
+        #expect(try studies([.patientName: "Nguy?n^V?n H?ng"], names: .exact) == ["1.1"])
+        #expect(try studies([.patientName: "Nguy??n^V?n H?ng"], names: .exact) == [])
+        #expect(try studies([.patientName: "Hoàng^Văn ?ạt"]) == ["1.3"])
         // exact is DICOM's case-sensitive matching
         #expect(try studies([.patientName: "nguyễn^văn hùng"], names: .exact) == [])
         #expect(try studies([.patientName: "Nguyễn^Văn Hùng"], names: .exact) == ["1.1"])
