@@ -45,6 +45,8 @@ extension DicomFile {
         m.series.bodyPartExamined = string(.bodyPartExamined)
         m.series.seriesDate = string(.seriesDate)
         m.series.seriesTime = string(.seriesTime)
+        m.series.manufacturer = string(.manufacturer)
+        m.series.stationName = string(.stationName)
 
         // Instance
         m.instance.sopInstanceUID = try required(.sopInstanceUID, "SOPInstanceUID")

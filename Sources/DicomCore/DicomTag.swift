@@ -72,6 +72,8 @@ extension DicomTag {
     public static let seriesTime = DicomTag(0x0008, 0x0031)
     public static let modality = DicomTag(0x0008, 0x0060)
     public static let seriesDescription = DicomTag(0x0008, 0x103E)
+    public static let manufacturer = DicomTag(0x0008, 0x0070)
+    public static let stationName = DicomTag(0x0008, 0x1010)
     public static let bodyPartExamined = DicomTag(0x0018, 0x0015)
     public static let seriesInstanceUID = DicomTag(0x0020, 0x000E)
     public static let seriesNumber = DicomTag(0x0020, 0x0011)

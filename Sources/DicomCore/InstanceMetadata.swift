@@ -74,6 +74,8 @@ public struct InstanceMetadata: Sendable, Hashable, Codable {
         public var bodyPartExamined: String?
         public var seriesDate: String?
         public var seriesTime: String?
+        public var manufacturer: String?
+        public var stationName: String?
         public init() {}
     }
 

@@ -68,6 +68,8 @@ extension QueryMatch {
             set(.bodyPartExamined, se.bodyPartExamined)
             set(.seriesDate, se.seriesDate)
             set(.seriesTime, se.seriesTime)
+            set(.manufacturer, se.manufacturer)
+            set(.stationName, se.stationName)
             a[.numberOfSeriesRelatedInstances] = String(se.numberOfInstances)
         }
         if let i = instance {

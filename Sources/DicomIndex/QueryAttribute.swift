@@ -6,6 +6,7 @@ public enum QueryAttribute: String, Sendable, CaseIterable, Codable {
     case studyInstanceUID, studyDate, studyTime, accessionNumber, studyID, studyDescription
     case referringPhysicianName, institutionName, sourceAETitle, modalitiesInStudy
     case seriesInstanceUID, modality, seriesNumber, seriesDescription, bodyPartExamined, seriesDate, seriesTime
+    case manufacturer, stationName
     case sopInstanceUID, sopClassUID, instanceNumber, transferSyntaxUID, photometricInterpretation
 
     public enum Kind: Sendable {
@@ -18,7 +19,7 @@ public enum QueryAttribute: String, Sendable, CaseIterable, Codable {
         case .studyInstanceUID, .studyDate, .studyTime, .accessionNumber, .studyID, .studyDescription,
              .referringPhysicianName, .institutionName, .sourceAETitle, .modalitiesInStudy: .study
         case .seriesInstanceUID, .modality, .seriesNumber, .seriesDescription, .bodyPartExamined, .seriesDate,
-             .seriesTime: .series
+             .seriesTime, .manufacturer, .stationName: .series
         case .sopInstanceUID, .sopClassUID, .instanceNumber, .transferSyntaxUID, .photometricInterpretation: .instance
         }
     }
@@ -59,6 +60,8 @@ public enum QueryAttribute: String, Sendable, CaseIterable, Codable {
         case .bodyPartExamined: .bodyPartExamined
         case .seriesDate: .seriesDate
         case .seriesTime: .seriesTime
+        case .manufacturer: .manufacturer
+        case .stationName: .stationName
         case .sopInstanceUID: .sopInstanceUID
         case .sopClassUID: .sopClassUID
         case .instanceNumber: .instanceNumber

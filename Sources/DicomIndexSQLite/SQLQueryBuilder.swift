@@ -39,7 +39,8 @@ struct SQLQueryBuilder {
     static let seriesColumns = """
         se.id AS se_id, se.series_uid AS se_series_uid, se.modality AS se_modality, se.series_number AS se_series_number,
         se.description AS se_description, se.body_part AS se_body_part, se.series_date AS se_series_date,
-        se.series_time AS se_series_time, se.num_instances AS se_num_instances
+        se.series_time AS se_series_time, se.manufacturer AS se_manufacturer, se.station_name AS se_station_name,
+        se.num_instances AS se_num_instances
         """
     static let instanceColumns = """
         i.id AS i_id, i.sop_uid AS i_sop_uid, i.sop_class_uid AS i_sop_class_uid, i.instance_number AS i_instance_number,
@@ -252,6 +253,8 @@ struct SQLQueryBuilder {
         case .seriesNumber: return "series_number"
         case .seriesDescription: return "description"
         case .bodyPartExamined: return "body_part"
+        case .manufacturer: return "manufacturer"
+        case .stationName: return "station_name"
         case .seriesDate: return "series_date"
         case .seriesTime: return "series_time"
         case .sopInstanceUID: return "sop_uid"

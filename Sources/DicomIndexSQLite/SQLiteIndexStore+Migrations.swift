@@ -231,6 +231,14 @@ extension SQLiteIndexStore {
                     WHERE name IS NOT NULL AND name <> '';
                 """)
         }
+        // Manufacturer and StationName, series attributes viewers list (answered empty before).
+        // Series stored earlier get them at their next instance or a reindex.
+        migrator.registerMigration("v7-series-equipment") { db in
+            try db.execute(sql: """
+                ALTER TABLE series ADD COLUMN manufacturer TEXT;
+                ALTER TABLE series ADD COLUMN station_name TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -180,7 +180,8 @@ extension SQLiteIndexStore {
         SeriesRecord(id: row["se_id"], seriesInstanceUID: row["se_series_uid"], modality: row["se_modality"],
                      seriesNumber: row["se_series_number"], seriesDescription: row["se_description"],
                      bodyPartExamined: row["se_body_part"], seriesDate: row["se_series_date"],
-                     seriesTime: row["se_series_time"], numberOfInstances: row["se_num_instances"])
+                     seriesTime: row["se_series_time"], manufacturer: row["se_manufacturer"],
+                     stationName: row["se_station_name"], numberOfInstances: row["se_num_instances"])
     }
 
     static func decodeInstance(_ row: NamedRow) -> InstanceRecord {

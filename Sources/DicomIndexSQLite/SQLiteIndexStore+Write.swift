@@ -131,7 +131,8 @@ extension SQLiteIndexStore {
                       ("series_number", m.series.seriesNumber.flatMap(Self.integer)), ("description", m.series.seriesDescription),
                       ("body_part", m.series.bodyPartExamined),
                       ("series_date", m.series.seriesDate.map { DicomDateTime.normalizedDate($0) ?? $0 }),
-                      ("series_time", seriesTime), ("policy", item.policy)],
+                      ("series_time", seriesTime), ("manufacturer", m.series.manufacturer),
+                      ("station_name", m.series.stationName), ("policy", item.policy)],
             derived: ["series_time": [("series_time_key", seriesTime.flatMap { DicomDateTime.normalizedTime($0) })]],
             increment: counted),
             sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)

@@ -61,6 +61,12 @@ import DicomTestSupport
         #expect(file.string(.specificCharacterSet) == "ISO_IR 192")
     }
 
+    @Test func seriesEquipmentIsExtracted() throws {
+        let m = try DicomFile(path: TestImages.url("bachmai/ct-head-1.dcm").path, options: [.skipPixelData]).metadata()
+        #expect(m.series.manufacturer == "SyntheticCo")
+        #expect(m.series.stationName == "BM-CT01")
+    }
+
     @Test func memoryAndFileGiveTheSameMetadata() throws {
         for path in ["choray/us-abdomen-cine-5frames.dcm", "compressed/ct-head-1-jpegls-lossless.dcm",
                      "encodings/mr-lspine-1-explicit-big-endian.dcm", "compressed/mr-lspine-1-deflated.dcm"] {

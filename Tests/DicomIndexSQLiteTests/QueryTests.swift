@@ -111,6 +111,29 @@ import DicomIndex
         #expect(try patients("Trần*") == ["Trần^Văn Bình"])
     }
 
+    /// Manufacturer and StationName are series attributes: matched, and returned at SERIES level
+    /// and below.
+    @Test func seriesEquipmentIsMatchedAndReturned() throws {
+        let f = try Fixture()
+        var a = Fixture.metadata(patient: "P1", issuer: nil, name: "A^B", study: "8.1", date: "20240101", series: "8.1.1",
+                                 modality: "CT", sop: "8.1.1.1")
+        a.series.manufacturer = "SIEMENS"
+        a.series.stationName = "BM-CT01"
+        var b = Fixture.metadata(patient: "P1", issuer: nil, name: "A^B", study: "8.1", date: "20240101", series: "8.1.2",
+                                 modality: "MR", sop: "8.1.2.1")
+        b.series.manufacturer = "GE MEDICAL SYSTEMS"
+        for result in try f.store.commit([Fixture.write(a), Fixture.write(b)]) { _ = try result.get() }
+        let bm = try f.store.query(IndexQuery(level: .series, filters: [.stationName: "BM-*"]))
+        #expect(bm.map { $0.series!.seriesInstanceUID } == ["8.1.1"])
+        #expect(bm.first?.series?.manufacturer == "SIEMENS")
+        #expect(bm.first?.dicomAttributes()[.stationName] == "BM-CT01")
+        #expect(bm.first?.dicomAttributes()[.manufacturer] == "SIEMENS")
+        let ge = try f.store.query(IndexQuery(level: .instance, filters: [.manufacturer: "GE*"]))
+        #expect(ge.map { $0.instance!.sopInstanceUID } == ["8.1.2.1"])
+        #expect(ge.first?.series?.stationName == nil)
+        #expect(try f.store.count(IndexQuery(level: .study, filters: [.manufacturer: "SIEMENS"])) == 1)
+    }
+
     @Test func levelsReturnTheirEntitiesWithAncestorsAndCounts() throws {
         let patients = try fixture.store.query(IndexQuery(level: .patient, filters: [.patientID: "001085012345"]))
         #expect(patients.count == 1)

@@ -300,7 +300,8 @@ import DicomTestSupport
     @Test func emptyDatabaseGetsEveryMigrationInOrder() throws {
         let f = try Fixture()
         #expect(try f.store.appliedMigrations() == ["v1-initial-schema", "v2-extra-tags-and-jobs", "v3-citizen-links", "v4-sharing-consent",
-                                                      "v5-fewer-instance-indexes", "v6-patient-name-spellings"])
+                                                      "v5-fewer-instance-indexes", "v6-patient-name-spellings",
+                                                      "v7-series-equipment"])
         let mode = try f.store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
     }
@@ -321,7 +322,8 @@ import DicomTestSupport
         let path = old.store.path
         let upgraded = try SQLiteIndexStore(path: path)
         #expect(try upgraded.appliedMigrations() == ["v1-initial-schema", "v2-extra-tags-and-jobs", "v3-citizen-links", "v4-sharing-consent",
-                                                      "v5-fewer-instance-indexes", "v6-patient-name-spellings"])
+                                                      "v5-fewer-instance-indexes", "v6-patient-name-spellings",
+                                                      "v7-series-equipment"])
         let match = try upgraded.query(IndexQuery(level: .study, filters: [.patientName: "le duc"], nameMatching: .folded))
         #expect(match.map { $0.study!.studyInstanceUID } == ["5.1"])
         #expect(try upgraded.statistics(currentPolicy: "1").staleInstances == 1)
