@@ -1,5 +1,5 @@
 import Testing
-import DicomCore
+@testable import DicomCore
 @testable import DicomIndex
 
 @Suite struct MatcherTests {
@@ -51,6 +51,16 @@ import DicomCore
             #expect(error.code == .invalidQuery)
             #expect(error.message.contains(message), "\(error.message)")
         }
+    }
+
+    /// Every attribute the index answers with goes into DICOM JSON with its own VR, not the LO
+    /// that unknown tags get (StationName once came out as LO instead of SH).
+    @Test func everyQueryAttributeHasItsVR() {
+        for attribute in QueryAttribute.allCases {
+            guard let tag = attribute.tag else { continue }
+            #expect(DicomTag.knownVRs[tag.rawValue] != nil, "\(attribute) has no VR")
+        }
+        #expect(DicomTag.vr(of: .stationName) == "SH")
     }
 
     @Test func literalPrefix() {
