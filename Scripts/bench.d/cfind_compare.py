@@ -24,12 +24,13 @@ RETURN = {
     "PATIENT": ["PatientName", "PatientBirthDate", "PatientSex", "NumberOfPatientRelatedStudies",
                 "NumberOfPatientRelatedSeries", "NumberOfPatientRelatedInstances"],
     "STUDY": ["PatientID", "PatientName", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
-              "AccessionNumber", "StudyDescription", "ReferringPhysicianName", "ModalitiesInStudy",
-              "NumberOfStudyRelatedSeries", "NumberOfStudyRelatedInstances"],
-    "SERIES": ["Modality", "SeriesNumber", "BodyPartExamined", "NumberOfSeriesRelatedInstances"],
-    "IMAGE": ["SOPClassUID", "InstanceNumber"],
+              "AccessionNumber", "StudyID", "StudyDescription", "ReferringPhysicianName", "InstitutionName",
+              "ModalitiesInStudy", "SOPClassesInStudy", "NumberOfStudyRelatedSeries", "NumberOfStudyRelatedInstances"],
+    "SERIES": ["Modality", "SeriesNumber", "SeriesDescription", "BodyPartExamined", "SeriesDate", "SeriesTime",
+               "Manufacturer", "StationName", "NumberOfSeriesRelatedInstances"],
+    "IMAGE": ["SOPClassUID", "InstanceNumber", "Rows", "Columns", "NumberOfFrames", "PhotometricInterpretation"],
 }
-SET_VALUED = {"ModalitiesInStudy"}
+SET_VALUED = {"ModalitiesInStudy", "SOPClassesInStudy"}
 
 
 def pn(p):
@@ -99,7 +100,7 @@ class Target:
         q.QueryRetrieveLevel = level
         model = PATIENT_ROOT if level == "PATIENT" else STUDY_ROOT
         for k in [UNIQUE[level]] + RETURN[level]:
-            setattr(q, k, "")
+            setattr(q, k, None)
         if level in ("SERIES", "IMAGE"):
             q.StudyInstanceUID = ""
         if level == "IMAGE":
