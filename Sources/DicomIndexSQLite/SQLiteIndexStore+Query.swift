@@ -10,7 +10,7 @@ extension SQLiteIndexStore {
         return try read { db in
             let chosen = try Self.statement(sql, unrestricted: unrestricted, db: db)
             let statement = try db.makeStatement(sql: chosen.text)
-            let columns = ColumnPositions(statement)
+            let columns = ColumnPositions(statement.columnNames)
             var matches: [QueryMatch] = []
             let rows = try Row.fetchCursor(statement, arguments: StatementArguments(chosen.arguments))
             while let row = try rows.next() {
@@ -199,12 +199,8 @@ extension SQLiteIndexStore {
 struct ColumnPositions {
     fileprivate let positions: [String: Int]
 
-    init(_ statement: Statement) {
-        positions = Dictionary(statement.columnNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-    }
-
-    init(_ row: Row) {
-        positions = Dictionary(row.columnNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    init(_ names: [String]) {
+        positions = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
     }
 }
 
@@ -219,7 +215,7 @@ struct NamedRow {
     }
 
     init(_ row: Row) {
-        self.init(row: row, columns: ColumnPositions(row))
+        self.init(row: row, columns: ColumnPositions(Array(row.columnNames)))
     }
 
     private func position(_ name: String) -> Int {

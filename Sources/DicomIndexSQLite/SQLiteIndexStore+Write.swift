@@ -286,16 +286,19 @@ extension SQLiteIndexStore {
         var assigned: [(String, (any DatabaseValueConvertible)?)] = []
         var former: [String: DatabaseValue] = [:]
         var disagreeing: Set<String> = []
-        for (index, (name, value)) in entity.columns.enumerated() where (row[3 + index] as DatabaseValue) != (value?.databaseValue ?? .null) {
+        let newer = sourceTime > storedTime || (sourceTime == storedTime && sourceSOP >= storedSOP)
+        if newer { assigned = [("source_time", sourceTime), ("source_sop", sourceSOP)] }
+        // One pass: every differing column is noted; a newer instance also assigns it.
+        for (index, (name, value)) in entity.columns.enumerated() {
+            let stored: DatabaseValue = row[3 + index]
+            guard stored != (value?.databaseValue ?? .null) else { continue }
             disagreeing.insert(name)
+            guard newer else { continue }
+            former[name] = stored
+            assigned.append((name, value))
+            assigned += entity.derived[name] ?? []
         }
-        if sourceTime > storedTime || (sourceTime == storedTime && sourceSOP >= storedSOP) {
-            assigned = [("source_time", sourceTime), ("source_sop", sourceSOP)]
-            for (index, (name, value)) in entity.columns.enumerated() where disagreeing.contains(name) {
-                former[name] = row[3 + index]
-                assigned.append((name, value))
-                assigned += entity.derived[name] ?? []
-            }
+        if newer {
             for (index, (name, value)) in entity.fillIfEmpty.enumerated()
             where !value.isEmpty && ((row[3 + entity.columns.count + index] as String?) ?? "").isEmpty {
                 assigned.append((name, value))
