@@ -45,6 +45,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -762,7 +763,7 @@ private:
                                const DcmPresentationContextInfo &info);
     OFCondition receiveIdentifier(T_ASC_PresentationContextID presID, DcmDataset **identifier);
     std::unique_ptr<cdcm_dataset> wrapIdentifier(DcmDataset *identifier, const DcmPresentationContextInfo &info);
-    std::string newTemporaryFile(std::string *error);
+    std::string newTemporaryFile();
 
     cdcm_scp &server_;
     const ServerConfig &config_;
@@ -866,26 +867,94 @@ OFCondition AssociationWorker::handleEcho(T_DIMSE_C_EchoRQ &request, T_ASC_Prese
     return DIMSE_sendEchoResponse(assoc_, presID, &request, status, nullptr);
 }
 
-std::string AssociationWorker::newTemporaryFile(std::string *error) {
-    for (int attempt = 0; attempt < 100; ++attempt) {
-        char name[128];
-        std::snprintf(name, sizeof(name), "/cdcm-store-%ld-%llu-%llu.dcm.part", static_cast<long>(getpid()),
-                      static_cast<unsigned long long>(id_),
-                      static_cast<unsigned long long>(server_.fileCounter.fetch_add(1)));
-        const std::string path = config_.temporaryFolder + name;
-        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            ::close(fd);
-            return path;
-        }
-        if (errno != EEXIST) {
-            *error = "cannot create a temporary file: " + errnoText(errno);
-            return std::string();
-        }
-    }
-    *error = "cannot create a temporary file: no free name";
-    return std::string();
+std::string AssociationWorker::newTemporaryFile() {
+    // The folder is this process's own (FileStore's session folder), and the name holds the
+    // association id and a process-wide counter: no other file has it.
+    char name[128];
+    std::snprintf(name, sizeof(name), "/cdcm-store-%ld-%llu-%llu.dcm.part", static_cast<long>(getpid()),
+                  static_cast<unsigned long long>(id_),
+                  static_cast<unsigned long long>(server_.fileCounter.fetch_add(1)));
+    return config_.temporaryFolder + name;
 }
+
+namespace {
+
+/// Where a received data set goes: straight to a file descriptor with write(2). A failed write
+/// (a full disk) is noted, not reported to DCMTK: DIMSE_receiveDataSetInFile then reads the data
+/// set to its end as usual. (On a failed write DCMTK itself calls DIMSE_ignoreDataSet, which,
+/// when the failing fragment was the last one, waits for more until the DIMSE timeout and the
+/// association is aborted.) The caller answers with the noted errno instead.
+class ReceivedFileConsumer final : public DcmConsumer {
+public:
+    explicit ReceivedFileConsumer(int fd) : fd_(fd) {}
+    OFBool good() const override { return OFTrue; }
+    OFCondition status() const override { return EC_Normal; }
+    OFBool isFlushed() const override { return OFTrue; }
+    offile_off_t avail() const override { return static_cast<offile_off_t>(INT_MAX); }
+    offile_off_t write(const void *buf, offile_off_t length) override {
+        const char *p = static_cast<const char *>(buf);
+        offile_off_t left = length;
+        while (failure_ == 0 && left > 0) {
+            const ssize_t n = ::write(fd_, p, static_cast<size_t>(left));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                failure_ = n < 0 ? errno : EIO;
+                break;
+            }
+            p += n;
+            left -= n;
+        }
+        return length;
+    }
+    void flush() override {}
+    int failure() const { return failure_; }
+
+private:
+    int fd_;
+    int failure_ = 0;
+};
+
+class ReceivedFileStream final : public DcmOutputStream {
+public:
+    explicit ReceivedFileStream(int fd) : DcmOutputStream(&consumer_), consumer_(fd) {}
+    int failure() const { return consumer_.failure(); }
+
+private:
+    ReceivedFileConsumer consumer_;
+};
+
+/// The file meta information DCMTK's storescp writes in front of a received data set (PS3.10
+/// 7.1), with the calling AE title as SourceApplicationEntityTitle.
+OFCondition writeMetaHeader(DcmOutputStream &stream, const T_DIMSE_C_StoreRQ &request, const char *transferSyntax,
+                            const char *callingAE) {
+    DcmMetaInfo meta;
+    const Uint8 version[2] = {0, 1};
+    OFCondition cond = meta.putAndInsertUint8Array(DCM_FileMetaInformationVersion, version, 2);
+    if (cond.good()) cond = meta.putAndInsertString(DCM_MediaStorageSOPClassUID, request.AffectedSOPClassUID);
+    if (cond.good()) cond = meta.putAndInsertString(DCM_MediaStorageSOPInstanceUID, request.AffectedSOPInstanceUID);
+    if (cond.good()) cond = meta.putAndInsertString(DCM_TransferSyntaxUID, transferSyntax);
+    if (cond.good()) cond = meta.putAndInsertString(DCM_ImplementationClassUID, OFFIS_IMPLEMENTATION_CLASS_UID);
+    if (cond.good()) cond = meta.putAndInsertString(DCM_ImplementationVersionName, OFFIS_DTK_IMPLEMENTATION_VERSION_NAME2);
+    if (cond.good()) cond = meta.putAndInsertString(DCM_SourceApplicationEntityTitle, callingAE);
+    if (cond.good())
+        cond = meta.computeGroupLengthAndPadding(EGL_withGL, EPD_noChange, META_HEADER_DEFAULT_TRANSFERSYNTAX,
+                                                 EET_UndefinedLength);
+    if (cond.bad())
+        return cond;
+    meta.transferInit();
+    cond = meta.write(stream, META_HEADER_DEFAULT_TRANSFERSYNTAX, EET_ExplicitLength, nullptr);
+    meta.transferEnd();
+    return cond;
+}
+
+std::string writeFailureText(int failure) {
+    if (failure == ENOSPC || failure == EDQUOT)
+        return "no space left on the store's disk";
+    return "cannot write the received data set: " + errnoText(failure);
+}
+
+} // namespace
 
 OFCondition AssociationWorker::handleStore(T_DIMSE_C_StoreRQ &request, T_ASC_PresentationContextID presID,
                                            const DcmPresentationContextInfo &info) {
@@ -899,12 +968,7 @@ OFCondition AssociationWorker::handleStore(T_DIMSE_C_StoreRQ &request, T_ASC_Pre
     if (!storageContext || config_.onStore == nullptr) {
         status = STATUS_STORE_Refused_SOPClassNotSupported;
     } else {
-        std::string error;
-        path = newTemporaryFile(&error);
-        if (path.empty()) {
-            status = STATUS_STORE_Refused_OutOfResources;
-            std::snprintf(comment, sizeof(comment), "%s", error.c_str());
-        }
+        path = newTemporaryFile();
     }
     if (path.empty()) {
         DIC_UL bytes = 0, pdvs = 0;
@@ -913,16 +977,39 @@ OFCondition AssociationWorker::handleStore(T_DIMSE_C_StoreRQ &request, T_ASC_Pre
         if (cond.bad())
             return cond;
     } else {
-        // DCMTK writes the data set as received (bit-preserving) behind a meta header whose
-        // SourceApplicationEntityTitle is the calling AE (DIMSE_createFilestream).
-        OFCondition cond = receiveSTORERequest(request, presID, OFString(path.c_str()));
+        // The data set is written as received (bit-preserving) behind a meta header whose
+        // SourceApplicationEntityTitle is the calling AE.
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        std::string failure;
+        OFCondition cond = EC_Normal;
+        if (fd < 0) {
+            failure = "cannot create a temporary file: " + errnoText(errno);
+            DIC_UL bytes = 0, pdvs = 0;
+            cond = DIMSE_ignoreDataSet(assoc_, DIMSE_NONBLOCKING, static_cast<int>(config_.dimseTimeout), &bytes, &pdvs);
+        } else {
+            ReceivedFileStream stream(fd);
+            cond = writeMetaHeader(stream, request, info.acceptedTransferSyntax.c_str(), callingAE_.c_str());
+            if (cond.good()) {
+                T_ASC_PresentationContextID dataPresID = presID;
+                cond = DIMSE_receiveDataSetInFile(assoc_, DIMSE_NONBLOCKING, static_cast<int>(config_.dimseTimeout),
+                                                  &dataPresID, &stream, nullptr, nullptr);
+                if (cond.good() && dataPresID != presID)
+                    cond = DIMSE_BADMESSAGE; // command and data set on different contexts
+            }
+            if (stream.failure() != 0)
+                failure = writeFailureText(stream.failure());
+            if (::close(fd) != 0 && failure.empty())
+                failure = writeFailureText(errno);
+        }
         if (cond.bad()) {
             ::unlink(path.c_str()); // aborted or incomplete transfer: no callback, no file left
-            if (cond.module() != OFM_dcmnet || cond.code() != DIMSEC_OUTOFRESOURCES)
-                return cond; // the association is out of step: DcmSCP aborts it
-            // DCMTK could not create the file, read and dropped the data set: answer and go on.
+            return cond;            // the association is out of step: DcmSCP aborts it
+        }
+        if (!failure.empty()) {
+            // Received to its end but not written whole: answer, and the association goes on.
+            ::unlink(path.c_str());
             status = STATUS_STORE_Refused_OutOfResources;
-            std::snprintf(comment, sizeof(comment), "cannot write the temporary file");
+            std::snprintf(comment, sizeof(comment), "%s", failure.c_str());
             path.clear();
         }
     }
