@@ -10,6 +10,9 @@ public struct IndexError: Error, Sendable, CustomStringConvertible {
         case incompatibleSchema
         /// A write was refused (constraint) for this instance only.
         case rejected
+        /// A new instance names a study the index holds under another patient, or a series it
+        /// holds in another study: refused for this instance only, nothing is moved.
+        case conflict
         /// The entity named (a review case, a link) does not exist.
         case notFound
         /// The index is shutting down.

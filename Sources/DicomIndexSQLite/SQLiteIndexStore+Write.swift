@@ -17,6 +17,8 @@ extension SQLiteIndexStore {
                         return .commit
                     }
                     results.append(.success(outcome))
+                } catch let error as IndexError {
+                    results.append(.failure(error))
                 } catch {
                     results.append(.failure(IndexError(.rejected, "the index refused this instance", underlying: error)))
                 }
@@ -118,6 +120,13 @@ extension SQLiteIndexStore {
             fillIfEmpty: [("hospital", item.hospital ?? "")], increment: counted),
             sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)
         let studyRef = study.id
+        // A new instance does not take a study away from its patient (another hospital's study
+        // under a reused Study Instance UID, a wrong worklist entry): refused, the savepoint undoes
+        // this instance's rows. A replacement (the `replace` duplicate policy) and reindex do move
+        // it: the newest copy of an instance decides, as for every other attribute.
+        if case .insertIfAbsent = item.mode, study.disagreeing.contains("patient_ref") {
+            throw IndexError(.conflict, "study \(m.study.studyInstanceUID) is held under another patient (PatientID or issuer differ)")
+        }
         if study.inserted || study.former["patient_ref"] != nil { touched.studies.insert(studyRef) }
         if let formerPatient = study.former["patient_ref"].flatMap(Int64.fromDatabaseValue) {  // moved to another patient
             touched.patients.insert(formerPatient)
@@ -137,6 +146,9 @@ extension SQLiteIndexStore {
             increment: counted),
             sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)
         let seriesRef = series.id
+        if case .insertIfAbsent = item.mode, series.disagreeing.contains("study_ref") {
+            throw IndexError(.conflict, "series \(m.series.seriesInstanceUID) is held in another study")
+        }
         // A new series, or one whose modality or study changed: its study's series count or
         // modalities change.
         if series.inserted || series.former["modality"] != nil || series.former["study_ref"] != nil {

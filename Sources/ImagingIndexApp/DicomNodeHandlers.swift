@@ -40,7 +40,7 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler, RefusalOb
     /// PS3.4 C-STORE statuses for each failure.
     static func status(for error: ImagingIndexError) -> DimseStatus {
         switch error.code {
-        case .notDicom, .corrupt: .cannotUnderstand                       // 0xC000
+        case .notDicom, .corrupt, .conflict: .cannotUnderstand            // 0xC000
         case .doesNotMatchRequest: .dataSetDoesNotMatchSOPClass            // 0xA900
         case .outOfSpace, .indexUnavailable, .io, .configuration, .notFound: .outOfResources  // 0xA700
         case .duplicateRejected: .duplicateSOPInstance                     // 0x0111
@@ -56,6 +56,8 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler, RefusalOb
         case .indexUnavailable: "index unavailable"
         case .io, .configuration, .notFound: "storage error"
         case .duplicateRejected: "SOP instance already stored"
+        case .conflict: error.message.contains("in another study") ? "series belongs to another study"
+                                                                       : "study belongs to another patient"
         }
     }
 

@@ -19,6 +19,9 @@ public struct ImagingIndexError: Error, Sendable, CustomStringConvertible {
         case configuration
         /// A UID the index does not know (e.g. `thumbnail --series`).
         case notFound
+        /// The instance names a study held under another patient, or a series held in another
+        /// study (`IndexError.Code.conflict`).
+        case conflict
     }
 
     public let code: Code
@@ -34,6 +37,7 @@ public struct ImagingIndexError: Error, Sendable, CustomStringConvertible {
     /// Bad input (the sender's problem) rather than a failure of ImagingIndex.
     public var isBadInput: Bool {
         code == .notDicom || code == .corrupt || code == .duplicateRejected || code == .doesNotMatchRequest
+            || code == .conflict
     }
 
     public var description: String { message }

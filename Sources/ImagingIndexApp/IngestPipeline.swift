@@ -223,6 +223,12 @@ public final class IngestPipeline: Sendable {
             } catch {
                 unlink(staged.temporaryPath)  // still in tmp/ when its batch never got that far
                 if !exists { try? store.remove(relativePath: stored.relativePath) }
+                if error.code == .conflict {
+                    logger.warning("instance refused: it would move a study or series to another patient or study",
+                                   metadata: ["dicom.sop_instance_uid": "\(sop)", "ingest.source": "\(source)",
+                                              "reason": "\(error.message)"])
+                    throw ImagingIndexError(.conflict, "\(source): \(error.message)", underlying: error)
+                }
                 if error.code == .storage {
                     let full = (error.underlying as? StorageError)?.code == .outOfSpace
                     throw ImagingIndexError(full ? .outOfSpace : .io, "\(source): cannot store the file: \(error.message)",

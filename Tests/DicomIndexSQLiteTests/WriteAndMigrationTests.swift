@@ -69,27 +69,53 @@ import DicomTestSupport
         #expect(study.numberOfInstances == 2)
     }
 
-    /// A study resent under a corrected PatientID moves to that patient; a series resent in
-    /// another study moves there. The parents they leave empty are pruned, in the same commit.
-    @Test func aStudyOrSeriesMovingToAnotherParentLeavesNoEmptyOne() throws {
+    /// A new instance never takes a study away from its patient, nor a series from its study: it
+    /// is refused (`.conflict`) and nothing moves. A replacement (an instance resent under a
+    /// corrected PatientID or study, with the `replace` duplicate policy) does move its study or
+    /// series, and the parents it leaves empty are pruned, in the same commit.
+    @Test func onlyAReplacementMovesAStudyOrSeriesToAnotherParent() throws {
         let f = try Fixture()
         let first = Fixture.metadata(patient: "WRONG-1", issuer: nil, name: "A^B", study: "3.1", date: "20240101",
                                      series: "3.1.1", modality: "CT", sop: "3.1.1.1")
         _ = try f.store.commit([Fixture.write(first, received: 1_700_000_000)])
+
+        // Another patient's new instance naming the study, and another study's naming the series:
+        // refused, whichever is newer, and the rest of the batch goes in.
+        var intruder = first
+        intruder.patient.patientID = "OTHER-9"
+        intruder.instance.sopInstanceUID = "3.1.1.9"
+        var wrongStudy = first
+        wrongStudy.study.studyInstanceUID = "3.9"
+        wrongStudy.instance.sopInstanceUID = "3.1.1.8"
+        var sibling = first
+        sibling.instance.sopInstanceUID = "3.1.1.2"
+        let results = try f.store.commit([Fixture.write(intruder, received: 1_700_000_050),
+                                          Fixture.write(wrongStudy, received: 1_600_000_000),
+                                          Fixture.write(sibling, received: 1_700_000_060)])
+        for (result, level) in zip(results.prefix(2), ["study", "series"]) {
+            guard case .failure(let error) = result, error.code == .conflict, error.message.hasPrefix(level) else {
+                Issue.record("\(level): \(result)")
+                continue
+            }
+        }
+        #expect((try? results[2].get()) != nil)
+        #expect(try f.store.query(IndexQuery(level: .patient)).map { $0.patient.patientID } == ["WRONG-1"])
+        #expect(try f.store.query(IndexQuery(level: .study)).compactMap { $0.study?.studyInstanceUID } == ["3.1"])
+        #expect(try f.store.count(IndexQuery(level: .instance)) == 2)
+
+        // The instance resent under the corrected PatientID replaces itself: the study moves.
         var corrected = first
         corrected.patient.patientID = "RIGHT-1"
-        corrected.instance.sopInstanceUID = "3.1.1.2"
-        _ = try f.store.commit([Fixture.write(corrected, received: 1_700_000_100)])
+        _ = try f.store.commit([Fixture.write(corrected, mode: .upsert, received: 1_700_000_100)])
         #expect(try f.store.query(IndexQuery(level: .patient)).map { $0.patient.patientID } == ["RIGHT-1"])
         #expect(try f.store.query(IndexQuery(level: .study))[0].study?.numberOfInstances == 2)
 
         var moved = corrected
         moved.study.studyInstanceUID = "3.2"
-        moved.instance.sopInstanceUID = "3.1.1.3"
-        _ = try f.store.commit([Fixture.write(moved, received: 1_700_000_200)])
-        // The series (all three instances) now belongs to study 3.2; study 3.1 is gone.
+        _ = try f.store.commit([Fixture.write(moved, mode: .upsert, received: 1_700_000_200)])
+        // The series (both instances) now belongs to study 3.2; study 3.1 is gone.
         #expect(try f.store.query(IndexQuery(level: .study)).compactMap { $0.study?.studyInstanceUID } == ["3.2"])
-        #expect(try f.store.query(IndexQuery(level: .study))[0].study?.numberOfInstances == 3)
+        #expect(try f.store.query(IndexQuery(level: .study))[0].study?.numberOfInstances == 2)
     }
 
     /// Stored counts (a new instance adds one in place) always equal a recount, whatever happens:
@@ -127,9 +153,14 @@ import DicomTestSupport
         try expectConsistent("a second series")
         _ = try f.store.commit([instance("9.1", "9.1.2", "9.1.2.2", modality: "PT", at: 12)])
         try expectConsistent("a series whose modality changes")
-        _ = try f.store.commit([instance("9.2", "9.1.2", "9.1.2.3", modality: "PT", at: 13)])
+        var movedSeries = instance("9.2", "9.1.2", "9.1.2.2", modality: "PT", at: 13)
+        movedSeries.mode = .upsert
+        _ = try f.store.commit([movedSeries])
         try expectConsistent("a series moving to another study")
-        _ = try f.store.commit([instance("9.2", "9.2.1", "9.2.1.1", patient: "P2", at: 14)])
+        _ = try f.store.commit([instance("9.2", "9.2.1", "9.2.1.1", at: 14)])
+        var movedStudy = instance("9.2", "9.2.1", "9.2.1.1", patient: "P2", at: 14.5)
+        movedStudy.mode = .upsert
+        _ = try f.store.commit([movedStudy])
         try expectConsistent("a study moving to another patient")
         // The instance row itself is refused, after its parents were written and counted.
         try f.store.pool.write { db in
@@ -152,7 +183,7 @@ import DicomTestSupport
         let ids = try f.store.pool.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM instance WHERE sop_uid LIKE '9.1.1.%'") }
         _ = try f.store.removeInstances(ids: ids)
         try expectConsistent("a series' instances removed")
-        #expect(try f.store.count(IndexQuery(level: .instance)) == 6)
+        #expect(try f.store.count(IndexQuery(level: .instance)) == 5)
     }
 
     @Test func aRefusedInstanceDoesNotUndoItsBatch() throws {

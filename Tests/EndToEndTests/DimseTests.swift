@@ -253,6 +253,21 @@ import DicomTestSupport
                                                                TestImages.url("vietduc/dx-chest.dcm").path])
         let s = try JSONSerialization.jsonObject(with: Data(mismatch.stdout.utf8)) as? [String: Any]
         #expect(s?["status"] as? Int == 0xA900, "\(mismatch.stdout) \(mismatch.stderr)")
+
+        // A new instance of a stored study under another PatientID: 0xC000 with the reason, and
+        // the study stays with its patient.
+        let intruder = dir.appending("intruder.dcm")
+        try FileManager.default.copyItem(at: TestImages.url("bachmai/ct-head-2.dcm"), to: intruder)
+        let modified = try DcmtkTool.run("dcmodify", ["-nb", "-m", "(0010,0020)=OTHER-PATIENT",
+                                                      "-m", "(0008,0018)=1.2.826.0.1.3680043.10.1337.99.7", intruder.path])
+        try #require(modified.status == 0, "\(modified.stderr)")
+        let refused = try scu("storescu", calling: "BACHMAI", ["-d"], files: [intruder.path])
+        #expect(refused.stderr.contains("0xc000") && refused.stderr.contains("study belongs to another patient"),
+                "\(refused.stderr)")
+        #expect(server.log.contains("instance refused: it would move a study or series to another patient or study"))
+        let (_, studies) = try find(["QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(try DicomFile(path: intruder.path).metadata().study.studyInstanceUID)",
+                                     "PatientID"])
+        #expect(studies.map { $0.string(.patientID) } == [try DicomFile(path: TestImages.url("bachmai/ct-head-1.dcm").path).metadata().patient.patientID])
     }
 
     /// C-CANCEL in the middle of a long C-FIND: the final status is 0xFE00 and fewer matches came.
