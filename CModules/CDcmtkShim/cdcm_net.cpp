@@ -413,6 +413,7 @@ struct ServerConfig {
     cdcm_association_end_callback onAssociationEnd = nullptr;
     cdcm_echo_callback onEcho = nullptr;
     cdcm_store_callback onStore = nullptr;
+    cdcm_store_refused_callback onStoreRefused = nullptr;
     cdcm_find_callback onFind = nullptr;
     cdcm_retrieve_callback onMove = nullptr;
     cdcm_retrieve_callback onGet = nullptr;
@@ -1019,6 +1020,8 @@ OFCondition AssociationWorker::handleStore(T_DIMSE_C_StoreRQ &request, T_ASC_Pre
                                  request.AffectedSOPInstanceUID, transferSyntax, comment);
         comment[64] = '\0';
         ::unlink(path.c_str()); // the callback moved or deleted it; ENOENT is the normal case
+    } else if (config_.onStoreRefused != nullptr) {
+        config_.onStoreRefused(config_.context, id_, request.AffectedSOPInstanceUID, status, comment);
     }
     T_DIMSE_C_StoreRSP response;
     std::memset(&response, 0, sizeof(response));
@@ -1761,6 +1764,7 @@ int32_t cdcm_scp_create(const cdcm_scp_config *config, cdcm_scp **out, cdcm_erro
         c.onAssociationEnd = config->on_association_end;
         c.onEcho = config->on_echo;
         c.onStore = config->on_store;
+        c.onStoreRefused = config->on_store_refused;
         c.onFind = config->on_find;
         c.onMove = config->on_move;
         c.onGet = config->on_get;

@@ -111,6 +111,9 @@ public protocol DimseServiceProviderDelegate: AnyObject, Sendable {
     /// The received instance is in `file` (Part 10, bit-preserving); take it (move it) or leave it.
     func store(association: UInt64, file: String, sopClassUID: String, sopInstanceUID: String,
                transferSyntaxUID: String) -> DimseAnswer
+    /// A C-STORE answered without `store`: not a storage context (0x0122), or the data set could
+    /// not be written (0xA700: a full disk). For logs and counts.
+    func storeRefused(association: UInt64, sopInstanceUID: String, answer: DimseAnswer)
     /// Answer matches through `respond`, which returns true once the peer has cancelled.
     func find(association: UInt64, model: QueryRetrieveModel, identifier: DicomFile,
               respond: (DicomFile) -> Bool) -> DimseAnswer
@@ -178,6 +181,7 @@ public final class DimseServiceProvider: @unchecked Sendable {  // the handle is
         config.on_association_end = onAssociationEnd
         config.on_echo = onEcho
         config.on_store = onStore
+        config.on_store_refused = onStoreRefused
         config.on_find = onFind
         config.on_move = onMove
         config.on_get = onGet
@@ -269,6 +273,12 @@ private let onStore: cdcm_store_callback = { context, id, path, sopClass, sopIns
                                          sopInstanceUID: string(sopInstance), transferSyntaxUID: string(syntax))
     fill(comment, answer.comment)
     return answer.status.code
+}
+
+private let onStoreRefused: cdcm_store_refused_callback = { context, id, sopInstance, status, comment in
+    let text = string(comment)
+    delegate(context).storeRefused(association: id, sopInstanceUID: string(sopInstance),
+                                   answer: DimseAnswer(DimseStatus(status), comment: text.isEmpty ? nil : text))
 }
 
 private let onFind: cdcm_find_callback = { context, id, m, identifier, responder, comment in

@@ -128,6 +128,14 @@ public final class DimseNode: DimseServiceProviderDelegate {
         return answer
     }
 
+    public func storeRefused(association: UInt64, sopInstanceUID: String, answer: DimseAnswer) {
+        open.withLock { $0[association]?.storeFailures += 1 }
+        failure(answer.status)
+        logger.warning("C-STORE failed", metadata: log(association).merging([
+            "dicom.status": "\(answer.status)", "dicom.sop_instance_uid": "\(sopInstanceUID)",
+            "error": "\(answer.comment ?? "")"]) { a, _ in a })
+    }
+
     public func find(association: UInt64, model: QueryRetrieveModel, identifier: DicomFile,
                      respond: (DicomFile) -> Bool) -> DimseAnswer {
         guard let context = context(association) else { return DimseAnswer(.outOfResources, comment: "unknown association") }

@@ -7,15 +7,15 @@ import DicomTestSupport
 /// association goes on, nothing half-written stays, and storing works again once there is room.
 @Suite(.serialized) struct FullDiskTests {
     @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
-    func storingIntoAFullDiskIsOutOfResourcesAndLosesNothing() throws {
+    func storingIntoAFullDiskIsOutOfResourcesAndLosesNothing() async throws {
         let dir = TemporaryDirectory("full-disk-dimse")
-        let disk = dir.appending("disk")
-        try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
-        let mount = try ProcessRunner.run(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=8m", "tmpfs", disk.path])
+        // The data directory is the small disk; the server's log lies beside it, on another.
+        let data = dir.appending("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let mount = try ProcessRunner.run(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=8m", "tmpfs", data.path])
         try #require(mount.status == 0, "mount failed: \(mount.stderr)")
-        defer { _ = try? ProcessRunner.run(URL(fileURLWithPath: "/bin/umount"), ["-l", disk.path]) }
+        defer { _ = try? ProcessRunner.run(URL(fileURLWithPath: "/bin/umount"), ["-l", data.path]) }
 
-        let data = disk.appendingPathComponent("data")
         let server = try ServerProcess(dataDirectory: data, config: """
             { "thumbnails": { "enabled": false } }
             """, extraArguments: ["--accept-any-peer"])
@@ -34,7 +34,7 @@ import DicomTestSupport
         #expect(try store([first]).status == 0)
 
         // Fill the disk to the last block.
-        let filler = disk.appendingPathComponent("filler")
+        let filler = data.appendingPathComponent("filler")
         let fd = open(filler.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         try #require(fd >= 0)
         let chunk = [UInt8](repeating: 0x5A, count: 4096)
@@ -49,6 +49,10 @@ import DicomTestSupport
         #expect(said.components(separatedBy: "[no space left on the store's disk]").count - 1 == 2, "\(said)")
         #expect(!said.localizedCaseInsensitiveContains("abort"), "\(said)")
         #expect(leftoverTemporaryFiles(data.appendingPathComponent("tmp")).isEmpty)
+        // The log says so, per instance and in the association's summary.
+        #expect(await eventually { server.log.contains("dicom.store_failures=2") }, "\(server.log)")
+        #expect(server.log.components(separatedBy: "C-STORE failed").count - 1 == 2, "\(server.log)")
+        #expect(server.log.contains("error=no space left on the store's disk"), "\(server.log)")
 
         // Room again (the CLI records its look-ups in the audit trail, which needs room too):
         // nothing of the refused instances was indexed; storing them now works.

@@ -113,6 +113,12 @@ typedef uint16_t (*cdcm_store_callback)(void *context, uint64_t association_id, 
                                         const char *sop_class_uid, const char *sop_instance_uid,
                                         const char *transfer_syntax_uid, char error_comment[65]);
 
+/* A C-STORE the shim answered itself, without calling on_store: `status` 0x0122 (not a storage
+ * context) or 0xA700 (the received data set could not be written: full disk, no temporary file),
+ * with the error comment sent. For logs and counts only; may be NULL. */
+typedef void (*cdcm_store_refused_callback)(void *context, uint64_t association_id, const char *sop_instance_uid,
+                                            uint16_t status, const char *error_comment);
+
 /* C-FIND: `identifier` is the request identifier (borrowed for the call). `model` is 'P' (Patient
  * Root) or 'S' (Study Root). The callback answers by calling cdcm_find_respond(responder, dataset)
  * once per match (each becomes a Pending 0xFF00 response; the call returns 1 when the peer sent
@@ -202,6 +208,7 @@ typedef struct cdcm_scp_config {
     cdcm_association_end_callback on_association_end;
     cdcm_echo_callback on_echo;
     cdcm_store_callback on_store;
+    cdcm_store_refused_callback on_store_refused;
     cdcm_find_callback on_find;
     cdcm_retrieve_callback on_move;
     cdcm_retrieve_callback on_get;
