@@ -28,3 +28,21 @@ public struct PatientRecord: Sendable, Hashable, Codable {
         self.numberOfInstances = numberOfInstances
     }
 }
+
+extension PatientRecord {
+    /// Instances without a PatientID (Type 2: empty means unknown, not "one shared patient") are
+    /// kept under a patient of their study alone: the index keys it with this issuer and the empty
+    /// PatientID, so that unidentified patients are never merged into one (their names, studies
+    /// and citizen-ID links never mix). DICOM and the web never see it (`publicIssuer`).
+    public static func unidentifiedIssuer(studyInstanceUID: String) -> String {
+        unidentifiedIssuerPrefix + studyInstanceUID
+    }
+
+    public static let unidentifiedIssuerPrefix = "ImagingIndex:no-PatientID:"
+
+    /// The IssuerOfPatientID to answer with for a stored issuer: empty for an unidentified
+    /// patient's key (`unidentifiedIssuer`).
+    public static func publicIssuer(_ stored: String) -> String {
+        stored.hasPrefix(unidentifiedIssuerPrefix) ? "" : stored
+    }
+}

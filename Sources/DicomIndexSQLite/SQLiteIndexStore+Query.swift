@@ -158,7 +158,7 @@ extension SQLiteIndexStore {
             [InstanceMetadata.OtherPatientID].self, from: Data(json.utf8)) {
             others = decoded
         }
-        return PatientRecord(id: row["p_id"], patientID: row["p_patient_id"], issuerOfPatientID: row["p_issuer"],
+        return PatientRecord(id: row["p_id"], patientID: row["p_patient_id"], issuerOfPatientID: PatientRecord.publicIssuer(row["p_issuer"]),
                              patientName: row["p_name"], birthDate: row["p_birth_date"], sex: row["p_sex"],
                              otherPatientIDs: others, numberOfStudies: row["p_nstudies"], numberOfSeries: row["p_nseries"],
                              numberOfInstances: row["p_ninstances"])

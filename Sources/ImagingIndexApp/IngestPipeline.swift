@@ -284,7 +284,11 @@ public final class IngestPipeline: Sendable {
                           source: String) -> (InstanceMetadata, CitizenIDExtraction) {
         var m = metadata
         let institution = m.study.institutionName
-        if (m.patient.issuerOfPatientID ?? "").isEmpty,
+        if (m.patient.patientID ?? "").trimmingDicomPadding().isEmpty {
+            // No PatientID: a patient of this study alone (`PatientRecord.unidentifiedIssuer`).
+            m.patient.patientID = ""
+            m.patient.issuerOfPatientID = PatientRecord.unidentifiedIssuer(studyInstanceUID: m.study.studyInstanceUID)
+        } else if (m.patient.issuerOfPatientID ?? "").isEmpty,
            let local = identity.localIssuer(callingAETitle: sendingAE, institutionName: institution) {
             m.patient.issuerOfPatientID = local
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import DicomCore
+import DcmtkBridge
 import DicomIndex
 import DicomStorage
 import DicomTestSupport
@@ -197,5 +198,46 @@ func corpusData(_ path: String) throws -> Data { try Data(contentsOf: TestImages
         // Row and file agree.
         let record = try #require(try t.node.index.instance(sopInstanceUID: sop))
         #expect(try t.node.store.checksum(relativePath: record.path) == record.checksum)
+    }
+}
+
+/// Instances without a PatientID: each study is a patient of its own, never one shared patient.
+@Suite struct UnidentifiedPatientTests {
+    /// A copy of a corpus file as another study's instance, with PatientID and PatientName set.
+    func instance(_ n: Int, patientID: String?, name: String) throws -> Data {
+        let file = try DicomFile(data: try corpusData("bachmai/ct-head-1.dcm"), options: [.keepOriginalCharacterSet])
+        try file.put(patientID ?? "", for: .patientID)
+        try file.put(name, for: .patientName)
+        try file.put("19700101", for: .patientBirthDate)
+        try file.put("1.2.826.0.1.3680043.10.1337.77.\(n)", for: .studyInstanceUID)
+        try file.put("1.2.826.0.1.3680043.10.1337.77.\(n).1", for: .seriesInstanceUID)
+        try file.put("1.2.826.0.1.3680043.10.1337.77.\(n).1.1", for: .sopInstanceUID)
+        return try file.part10Data()
+    }
+
+    @Test func patientsWithoutPatientIDAreNeverMerged() throws {
+        let t = try TestNode()
+        defer { t.node.shutdown() }
+        for (n, name) in [(1, "Anon^One"), (2, "Anon^Two"), (3, "Vô^Danh")] {
+            _ = try t.node.pipeline.ingest(try instance(n, patientID: "", name: name), origin: .importFile, source: "\(n)")
+        }
+        // Two instances of one unidentified study stay one patient.
+        let sibling = try DicomFile(data: try instance(1, patientID: "", name: "Anon^One"), options: [.keepOriginalCharacterSet])
+        try sibling.put("1.2.826.0.1.3680043.10.1337.77.1.1.2", for: .sopInstanceUID)
+        _ = try t.node.pipeline.ingest(try sibling.part10Data(), origin: .importFile, source: "1b")
+
+        let patients = try t.node.index.query(IndexQuery(level: .patient))
+        #expect(patients.count == 3)
+        #expect(patients.allSatisfy { $0.patient.patientID.isEmpty && $0.patient.issuerOfPatientID.isEmpty })
+        #expect(Set(patients.map(\.patient.numberOfStudies)) == [1])
+        #expect(patients.map(\.patient.numberOfInstances).sorted() == [1, 1, 2])
+        // A name finds its own study only, at every level.
+        let one = try t.node.index.query(IndexQuery(level: .study, filters: [.patientName: "Anon^One"]))
+        #expect(one.compactMap { $0.study?.studyInstanceUID } == ["1.2.826.0.1.3680043.10.1337.77.1"])
+        #expect(try t.node.index.query(IndexQuery(level: .patient, filters: [.patientName: "Anon^Two"])).count == 1)
+        // Reindex gives the same patients.
+        let summary = try ReindexJob(node: t.node, mode: .all, progress: .silent).run()
+        #expect(summary.failed == 0)
+        #expect(try t.node.index.query(IndexQuery(level: .patient)).count == 3)
     }
 }
