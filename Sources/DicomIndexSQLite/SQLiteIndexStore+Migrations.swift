@@ -239,6 +239,14 @@ extension SQLiteIndexStore {
                 ALTER TABLE series ADD COLUMN station_name TEXT;
                 """)
         }
+        // PatientName is also found by each of its component groups (alphabetic, ideographic,
+        // phonetic): the names kept with several get their groups as spellings.
+        migrator.registerMigration("v8-name-component-groups") { db in
+            let names = try Row.fetchAll(db, sql: "SELECT patient_ref, name FROM patient_spelling WHERE name LIKE '%=%'")
+            for row in names {
+                try SQLiteIndexStore.addSpellings(of: row["name"], patientRef: row["patient_ref"], db: db)
+            }
+        }
         return migrator
     }
 }

@@ -83,9 +83,7 @@ extension SQLiteIndexStore {
         let patientRef = patient.id
         if let name, !name.isEmpty, patient.inserted || patient.disagreeing.contains("name") {
             // Another spelling of the name (or the first): kept, whichever instance is newer.
-            try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO patient_spelling (patient_ref, name, name_ci, name_fold) VALUES (?, ?, ?, ?)
-                """).execute(arguments: [patientRef, name, PersonName.matchKey(name), PersonName.foldedKey(name)])
+            try Self.addSpellings(of: name, patientRef: patientRef, db: db)
         }
         if !m.patient.otherPatientIDs.isEmpty {
             for other in m.patient.otherPatientIDs {
@@ -194,6 +192,19 @@ extension SQLiteIndexStore {
             try db.cachedStatement(sql: "INSERT INTO instance_extra (instance_ref, tag, value) VALUES (?, ?, ?)").execute(arguments: [instanceRef, tag, value])
         }
         return result
+    }
+
+    /// Keeps `name` as a spelling its patient is found under, and each of its component groups
+    /// when it has several (`Yamada^Tarou=山田^太郎=やまだ^たろう` is also found as `Yamada^Tarou`,
+    /// `山田^太郎` or `やまだ*`).
+    static func addSpellings(of name: String, patientRef: Int64, db: Database) throws {
+        let insert = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO patient_spelling (patient_ref, name, name_ci, name_fold) VALUES (?, ?, ?, ?)
+            """)
+        let groups = name.contains("=") ? [PersonName(name).alphabetic, PersonName(name).ideographic, PersonName(name).phonetic] : []
+        for spelling in [name] + groups where !spelling.isEmpty {
+            try insert.execute(arguments: [patientRef, spelling, PersonName.matchKey(spelling), PersonName.foldedKey(spelling)])
+        }
     }
 
     // Per-row statements, prepared once per connection: a commit touches a handful of rows, and

@@ -77,6 +77,30 @@ import DicomIndex
     /// Two hospitals that share the citizen ID as PatientID spell the name their own way: the
     /// patient is found under either spelling (and one sent late, by an older instance), and shows
     /// the newest. When the patient goes, so do its spellings.
+    /// A name of several component groups is found by the whole value and by each group, with or
+    /// without wildcards; the value returned is the whole name.
+    @Test func aNameIsFoundByEachOfItsComponentGroups() throws {
+        let f = try Fixture()
+        let full = "Yamada^Tarou=山田^太郎=やまだ^たろう"
+        for (name, patient, study) in [(full, "JP-1", "8.1"), ("Yamada^Hanako", "JP-2", "8.2")] {
+            let m = Fixture.metadata(patient: patient, issuer: nil, name: name, study: study, date: "20240101",
+                                     series: study + ".1", modality: "CT", sop: study + ".1.1")
+            _ = try f.store.commit([Fixture.write(m)])[0].get()
+        }
+        func patients(_ name: String, _ names: IndexQuery.NameMatching = .caseInsensitive) throws -> [String] {
+            try f.store.query(IndexQuery(level: .patient, filters: [.patientName: name], nameMatching: names))
+                .compactMap(\.patient.patientName).sorted()
+        }
+        #expect(try patients("Yamada^Tarou") == [full])
+        #expect(try patients("Yamada^Tarou", .exact) == [full])
+        #expect(try patients("山田^太郎") == [full])
+        #expect(try patients("やまだ*") == [full])
+        #expect(try patients(full) == [full])
+        #expect(try patients("Yamada*") == ["Yamada^Hanako", full])
+        #expect(try patients("山田^花子") == [])
+        #expect(try f.store.count(IndexQuery(level: .study, filters: [.patientName: "山田*"])) == 1)
+    }
+
     @Test func aPatientIsFoundUnderEverySpellingOfItsName() throws {
         let f = try Fixture()
         let spellings = [("Lê^Xuân Nam", "7.1", 1_700_000_000.0), ("LE^XUAN NAM", "7.2", 1_700_000_100), ("Le^Xuan  Nam", "7.3", 1_600_000_000)]

@@ -332,7 +332,7 @@ import DicomTestSupport
         let f = try Fixture()
         #expect(try f.store.appliedMigrations() == ["v1-initial-schema", "v2-extra-tags-and-jobs", "v3-citizen-links", "v4-sharing-consent",
                                                       "v5-fewer-instance-indexes", "v6-patient-name-spellings",
-                                                      "v7-series-equipment"])
+                                                      "v7-series-equipment", "v8-name-component-groups"])
         let mode = try f.store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
     }
@@ -348,16 +348,25 @@ import DicomTestSupport
                 INSERT INTO series (id, study_ref, series_uid, modality, num_instances, policy) VALUES (1, 1, '5.1.1', 'CT', 1, '0');
                 INSERT INTO instance (series_ref, sop_uid, sop_class_uid, transfer_syntax, file_size, path, checksum, received_at, origin, policy)
                 VALUES (1, '5.1.1.1', '1.2', '1.2.840.10008.1.2', 10, 'objects/x.dcm', 'c', 0, 'import', '0');
+                INSERT INTO patient (id, patient_id, issuer, name, name_ci, name_fold, policy)
+                    VALUES (2, 'P2', '', 'Yamada^Tarou=山田^太郎', 'yamada tarou=山田 太郎', 'yamada tarou=山田 太郎', '0');
+                INSERT INTO study (id, patient_ref, study_uid, study_date, num_series, num_instances, policy) VALUES (2, 2, '5.2', '20200101', 1, 1, '0');
+                INSERT INTO series (id, study_ref, series_uid, modality, num_instances, policy) VALUES (2, 2, '5.2.1', 'CT', 1, '0');
+                INSERT INTO instance (series_ref, sop_uid, sop_class_uid, transfer_syntax, file_size, path, checksum, received_at, origin, policy)
+                VALUES (2, '5.2.1.1', '1.2', '1.2.840.10008.1.2', 10, 'objects/y.dcm', 'c', 0, 'import', '0');
                 """)
         }
         let path = old.store.path
         let upgraded = try SQLiteIndexStore(path: path)
         #expect(try upgraded.appliedMigrations() == ["v1-initial-schema", "v2-extra-tags-and-jobs", "v3-citizen-links", "v4-sharing-consent",
                                                       "v5-fewer-instance-indexes", "v6-patient-name-spellings",
-                                                      "v7-series-equipment"])
+                                                      "v7-series-equipment", "v8-name-component-groups"])
         let match = try upgraded.query(IndexQuery(level: .study, filters: [.patientName: "le duc"], nameMatching: .folded))
         #expect(match.map { $0.study!.studyInstanceUID } == ["5.1"])
-        #expect(try upgraded.statistics(currentPolicy: "1").staleInstances == 1)
+        // v8: a name of several component groups is found by one of them.
+        let byGroup = try upgraded.query(IndexQuery(level: .study, filters: [.patientName: "山田^太郎"]))
+        #expect(byGroup.map { $0.study!.studyInstanceUID } == ["5.2"])
+        #expect(try upgraded.statistics(currentPolicy: "1").staleInstances == 2)
         try upgraded.setJobState("x", "y")
         withExtendedLifetime(old) {}
     }
