@@ -56,8 +56,10 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler, RefusalOb
         case .indexUnavailable: "index unavailable"
         case .io, .configuration, .notFound: "storage error"
         case .duplicateRejected: "SOP instance already stored"
-        case .conflict: error.message.contains("in another study") ? "series belongs to another study"
-                                                                       : "study belongs to another patient"
+        case .conflict:
+            if error.message.contains("is stored in another study") { "SOP Instance UID used in another study or series" }
+            else if error.message.contains("in another study") { "series belongs to another study" }
+            else { "study belongs to another patient" }
         }
     }
 

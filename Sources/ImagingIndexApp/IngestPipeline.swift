@@ -191,6 +191,15 @@ public final class IngestPipeline: Sendable {
             if exists {
                 switch duplicatePolicy {
                 case .keepFirst:
+                    // The same SOP Instance UID in another study or series is not a second copy
+                    // but a clash (two instances under one UID): refused, not acknowledged as kept.
+                    if let stored = try? index.query(IndexQuery(level: .instance, filters: [.sopInstanceUID: sop])).first,
+                       stored.study?.studyInstanceUID != metadata.study.studyInstanceUID
+                        || stored.series?.seriesInstanceUID != metadata.series.seriesInstanceUID {
+                        logger.warning("instance refused: its SOP Instance UID is stored in another study or series",
+                                       metadata: ["dicom.sop_instance_uid": "\(sop)", "ingest.source": "\(source)"])
+                        throw ImagingIndexError(.conflict, "\(source): SOP instance \(sop) is stored in another study or series")
+                    }
                     counters.withLock { $0.duplicates += 1 }
                     logger.notice("duplicate SOP instance: first copy kept",
                                   metadata: ["dicom.sop_instance_uid": "\(sop)", "ingest.source": "\(source)"])

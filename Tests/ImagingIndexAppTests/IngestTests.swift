@@ -155,6 +155,30 @@ func corpusData(_ path: String) throws -> Data { try Data(contentsOf: TestImages
         #expect(try t.instanceCount() == 1)
     }
 
+    /// The same SOP Instance UID in another study is a clash, not a copy: refused under keepFirst.
+    @Test func aSOPInstanceUIDReusedInAnotherStudyIsRefused() throws {
+        let t = try TestNode()
+        defer { t.node.shutdown() }
+        _ = try t.node.pipeline.ingest(try corpusData(original), origin: .importFile, source: "a")
+        let clash = try DicomFile(data: try corpusData(original), options: [.keepOriginalCharacterSet])
+        try clash.put("1.2.826.0.1.3680043.10.1337.66", for: .studyInstanceUID)
+        try clash.put("1.2.826.0.1.3680043.10.1337.66.1", for: .seriesInstanceUID)
+        let clashing = try clash.part10Data()
+        do throws(ImagingIndexError) {
+            _ = try t.node.pipeline.ingest(clashing, origin: .importFile, source: "b")
+            Issue.record("a SOP Instance UID of another study was taken as a duplicate")
+        } catch {
+            #expect(error.code == .conflict, "\(error)")
+            #expect(DicomNodeHandlers.status(for: error) == .cannotUnderstand)
+        }
+        #expect(t.node.pipeline.statistics.duplicates == 0)
+        let record = try #require(try t.node.index.instance(sopInstanceUID: sop))
+        #expect(try t.node.store.read(relativePath: record.path) == (try corpusData(original)))
+        #expect(try t.node.index.count(IndexQuery(level: .study)) == 1)
+        // An identical copy is still an ordinary duplicate.
+        #expect(try t.node.pipeline.ingest(try corpusData(original), origin: .importFile, source: "c") == .duplicate(sopInstanceUID: sop))
+    }
+
     @Test func replaceStoresTheNewCopyInPlace() throws {
         let t = try TestNode { $0.duplicatePolicy = .replace }
         defer { t.node.shutdown() }
