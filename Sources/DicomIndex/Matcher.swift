@@ -20,12 +20,12 @@ public enum Matcher: Sendable, Hashable {
         if value.isEmpty || value == "*" { return .universal }
         switch kind {
         case .uid:
+            // Matched as given, without checking the UID syntax (PS3.5 9.1): instances are stored
+            // with the UIDs they came with (a component with a leading zero, even a letter, from
+            // older equipment), and each stays reachable by them.
             let uids = value.split(separator: "\\", omittingEmptySubsequences: true).map { String($0).trimmingDicomPadding() }
-            for uid in uids where !DicomUID.isValid(uid) {
-                if uid.contains("*") || uid.contains("?") {
-                    throw IndexError(.invalidQuery, "\(attribute): wildcards are not allowed in UIDs")
-                }
-                throw IndexError(.invalidQuery, "\(attribute): '\(uid)' is not a valid UID")
+            if uids.contains(where: { $0.contains("*") || $0.contains("?") }) {
+                throw IndexError(.invalidQuery, "\(attribute): wildcards are not allowed in UIDs")
             }
             return uids.count == 1 ? .exact(uids[0]) : .anyOf(uids)
         case .date:

@@ -226,6 +226,8 @@ import DicomTestSupport
             ("/dicom-web/studies?NotAnAttribute=1", [:], 400, "NotAnAttribute"),
             ("/dicom-web/studies?StudyDate=2024", [:], 400, "date"),
             ("/dicom-web/studies?StudyInstanceUID=1.2*", [:], 400, "wildcard"),
+            ("/dicom-web/studies/1.2*/metadata", [:], 400, "single UID"),
+            ("/wado?requestType=WADO&studyUID=1.2*&seriesUID=1.2&objectUID=1.2", [:], 400, "single UID"),
             ("/dicom-web/studies?includefield=Nonsense", [:], 400, "includefield"),
             ("/dicom-web/studies?fuzzymatching=maybe", [:], 400, "fuzzymatching"),
             ("/dicom-web/studies?NumberOfStudyRelatedInstances=3", [:], 400, "cannot be used to match"),
@@ -260,6 +262,19 @@ import DicomTestSupport
         #expect(String(decoding: decoded.body.prefix(300), as: UTF8.self).contains("transfer-syntax=1.2.840.10008.1.2.1\r\n"))
         #expect(String(decoding: asStored.body.prefix(300), as: UTF8.self).contains("transfer-syntax=1.2.840.10008.1.2.4.70"))
         #expect(decoded.body.count > asStored.body.count)
+
+        // An instance whose UIDs break PS3.5 9.1 (a leading zero, a letter) is stored as sent and
+        // stays reachable by them.
+        let odd = dir.appending("odd-uid.dcm")
+        try FileManager.default.copyItem(at: TestImages.url("bachmai/ct-head-2.dcm"), to: odd)
+        let modified = try DcmtkTool.run("dcmodify", ["-nb", "-m", "(0020,000D)=1.2.03.4.abc", "-m", "(0020,000E)=1.2.03.4.abc.1",
+                                                      "-m", "(0008,0018)=1.2.826.0.1.3680043.10.1337.99.8", odd.path])
+        try #require(modified.status == 0, "\(modified.stderr)")
+        let sentOdd = try DcmtkTool.run("storescu", ["-aet", "PACS", "-aec", "IMAGINGINDEX", "127.0.0.1", String(server.port), odd.path])
+        try #require(sentOdd.status == 0, "\(sentOdd.stderr)")
+        let oddMetadata = try request("/dicom-web/studies/1.2.03.4.abc/metadata")
+        #expect(oddMetadata.status == 200, "\(String(decoding: oddMetadata.body, as: UTF8.self))")
+        #expect(String(decoding: oddMetadata.body, as: UTF8.self).contains("1.2.826.0.1.3680043.10.1337.99.8"))
 
         // Empty results are 200 with an empty list (CP-2473), with the DICOM JSON media type.
         let empty = try request("/dicom-web/studies?PatientID=nobody")
