@@ -11,7 +11,12 @@ extension DicomFile {
         let status = cdcm_dataset_write_json(handle, bulkDataBase, UInt32(clamping: inlineLimit), &buffer, &error)
         guard status == 0, let buffer else { throw DcmtkError(status: status, error: error) }
         defer { cdcm_buffer_free(buffer) }
-        return Data(bytes: cdcm_buffer_bytes(buffer), count: cdcm_buffer_length(buffer))
+        let json = Data(bytes: cdcm_buffer_bytes(buffer), count: cdcm_buffer_length(buffer))
+        // Text DCMTK could not convert (an unknown or misspelt SpecificCharacterSet, 8-bit bytes
+        // without one, an item in a character set of its own) is written as received: JSON must
+        // be UTF-8, so such bytes become U+FFFD, as in the index.
+        if String(validating: json, as: UTF8.self) != nil { return json }
+        return Data(String(decoding: json, as: UTF8.self).utf8)
     }
 }
 

@@ -40,9 +40,7 @@ extension ImagingIndexNode {
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         let registry = Self.bootstrapMetrics()
         if configuration.access.developmentMode {
-            for _ in 0..<3 {
-                logger.warning("DEVELOPMENT MODE: every HTTP request is let in as an administrator and every DICOM peer is accepted; never use this with patient data")
-            }
+            logger.warning("DEVELOPMENT MODE: every HTTP request is let in as an administrator and every DICOM peer is accepted; never use this with patient data")
         }
         if configuration.access.tokens.isEmpty && configuration.access.jwt == nil && !configuration.access.developmentMode
             && configuration.http.enabled {

@@ -147,3 +147,35 @@ import DicomTestSupport
         }
     }
 }
+
+/// DICOM JSON (WADO-RS metadata) is UTF-8 whatever the data set's character set says.
+@Suite struct DicomJSONTests {
+    /// An Implicit VR Little Endian element (tag ascending order is the caller's).
+    static func element(_ group: UInt16, _ element: UInt16, _ value: [UInt8], pad: UInt8 = 0x20) -> [UInt8] {
+        let padded = value.count % 2 == 0 ? value : value + [pad]
+        let length = UInt32(padded.count)
+        return [UInt8(group & 0xFF), UInt8(group >> 8), UInt8(element & 0xFF), UInt8(element >> 8),
+                UInt8(length & 0xFF), UInt8((length >> 8) & 0xFF), UInt8((length >> 16) & 0xFF), UInt8(length >> 24)] + padded
+    }
+
+    /// A misspelt character set (`ISO-8859-1` for `ISO_IR 100`): DCMTK cannot convert the name, the
+    /// Latin-1 byte of `Müller` becomes U+FFFD, and the JSON stays valid.
+    @Test func textInAnUnknownCharacterSetGivesValidJSON() throws {
+        func uid(_ group: UInt16, _ element: UInt16, _ value: String) -> [UInt8] {
+            Self.element(group, element, Array(value.utf8), pad: 0)
+        }
+        var bytes: [UInt8] = []
+        bytes += Self.element(0x0008, 0x0005, Array("ISO-8859-1".utf8))
+        bytes += uid(0x0008, 0x0016, "1.2.840.10008.5.1.4.1.1.7")
+        bytes += uid(0x0008, 0x0018, "1.2.826.0.1.3680043.10.1337.99.9")
+        bytes += Self.element(0x0010, 0x0010, [0x4D, 0xFC, 0x6C, 0x6C, 0x65, 0x72, 0x5E, 0x4A])
+        bytes += uid(0x0020, 0x000D, "1.2.826.0.1.3680043.10.1337.99")
+        bytes += uid(0x0020, 0x000E, "1.2.826.0.1.3680043.10.1337.99.1")
+        let file = try DicomFile(data: Data(bytes))
+        let json = try file.dicomJSON(bulkDataBase: "http://127.0.0.1/x")
+        #expect(String(validating: json, as: UTF8.self) != nil)
+        let object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+        let name = ((object["00100010"] as? [String: Any])?["Value"] as? [[String: Any]])?.first?["Alphabetic"] as? String
+        #expect(name == "M\u{FFFD}ller^J", "\(String(describing: name))")
+    }
+}
