@@ -201,7 +201,8 @@ extension SQLiteIndexStore {
         let insert = try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO patient_spelling (patient_ref, name, name_ci, name_fold) VALUES (?, ?, ?, ?)
             """)
-        let groups = name.contains("=") ? [PersonName(name).alphabetic, PersonName(name).ideographic, PersonName(name).phonetic] : []
+        let person = PersonName(name)
+        let groups = name.contains("=") ? [person.alphabetic, person.ideographic, person.phonetic] : []
         for spelling in [name] + groups where !spelling.isEmpty {
             try insert.execute(arguments: [patientRef, spelling, PersonName.matchKey(spelling), PersonName.foldedKey(spelling)])
         }

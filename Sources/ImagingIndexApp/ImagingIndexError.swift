@@ -20,7 +20,8 @@ public struct ImagingIndexError: Error, Sendable, CustomStringConvertible {
         /// A UID the index does not know (e.g. `thumbnail --series`).
         case notFound
         /// The instance names a study held under another patient, or a series held in another
-        /// study (`IndexError.Code.conflict`).
+        /// study (`IndexError.Code.conflict`), or (under `keepFirst`) its SOP Instance UID is
+        /// stored in another study or series.
         case conflict
     }
 

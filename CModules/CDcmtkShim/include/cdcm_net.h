@@ -105,10 +105,11 @@ typedef uint16_t (*cdcm_echo_callback)(void *context, uint64_t association_id);
  * incomplete, the callback is NOT called and the partial file is deleted by the shim. */
 /* (Details: the UIDs are the Affected SOP Class/Instance UID of the C-STORE-RQ, not read from the
  * data set; transfer_syntax_uid is the presentation context's, i.e. the encoding of the data set in
- * the file. The file is created with mode 0666 & ~umask; DCMTK's meta header carries its own
+ * the file. The file is created with mode 0644 & ~umask; its meta header is DCMTK's storescp's: its own
  * implementation class UID and version name "OFFIS_DCMBP_367". error_comment is sent with any status
  * other than 0x0000. C-STORE on a context that is not a storage SOP class is answered 0x0122 without
- * calling back; 0xA700 when the temporary file cannot be created.) */
+ * calling back; 0xA700 when the temporary file cannot be created or written, e.g. on a full disk
+ * (the data set is read to its end first). Both are reported through on_store_refused.) */
 typedef uint16_t (*cdcm_store_callback)(void *context, uint64_t association_id, const char *file_path,
                                         const char *sop_class_uid, const char *sop_instance_uid,
                                         const char *transfer_syntax_uid, char error_comment[65]);
