@@ -175,7 +175,15 @@ public final class DimseNode: DimseServiceProviderDelegate {
         }
         if let buildError {
             failure(.outOfResources)
+            logger.warning("C-FIND failed: cannot build a response", metadata: log(association).merging([
+                "error": "\(buildError)"]) { a, _ in a })
             return DimseAnswer(.outOfResources, comment: "cannot build a response: \(buildError)")
+        }
+        if answer.status.isFailure {
+            // Refused by the index (a malformed date or range, 0xA900) or failed there (0xA700).
+            failure(answer.status)
+            logger.notice("C-FIND refused: \(answer.comment ?? "\(answer.status)")", metadata: log(association).merging([
+                "dicom.status": "\(answer.status)"]) { a, _ in a })
         }
         logger.debug("C-FIND", metadata: log(association).merging([
             "dicom.level": "\(request.level.rawValue)", "dicom.matches": "\(matches)", "dicom.cancelled": "\(cancelled)"]) { a, _ in a })

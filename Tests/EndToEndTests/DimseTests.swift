@@ -178,6 +178,10 @@ import DicomTestSupport
         (r, m) = try find(["QueryRetrieveLevel=IMAGE", "StudyInstanceUID=1.2.826.0.1.3680043.10.1337.1.1", "SOPInstanceUID"])
         #expect(m.isEmpty)
         #expect(server.log.contains("C-FIND refused"))
+        // A malformed date, refused by the index (0xA900): said in the log too, with the reason.
+        (r, m) = try find(["QueryRetrieveLevel=STUDY", "StudyDate=20241301"])
+        #expect(m.isEmpty)
+        #expect(server.log.contains("is not a date") && server.log.contains("dicom.status=0xA900"), "\(server.log)")
     }
 
     @Test func moveAndGet() throws {
