@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -346,6 +347,40 @@ int32_t parseSource(const Source &source, bool part10, uint32_t flags, std::uniq
     return CDCM_OK;
 }
 
+/// The defined term (PS3.3 C.12.1.1.2) that a common misspelling of a single-valued
+/// SpecificCharacterSet names (`ISO-8859-1`, `UTF-8`, `ISO_IR100` ...), or nullptr. Letters are
+/// compared without case, spaces, `-` and `_`.
+const char *definedCharacterSetTerm(const OFString &value) {
+    std::string key;
+    for (const char c : std::string(value.c_str())) {
+        if (c != ' ' && c != '-' && c != '_')
+            key += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    static const std::pair<const char *, const char *> aliases[] = {
+        {"ISO88591", "ISO_IR 100"}, {"LATIN1", "ISO_IR 100"}, {"ISOIR100", "ISO_IR 100"},
+        {"ISO88592", "ISO_IR 101"}, {"ISOIR101", "ISO_IR 101"}, {"ISO88595", "ISO_IR 144"}, {"ISOIR144", "ISO_IR 144"},
+        {"ISO88596", "ISO_IR 127"}, {"ISOIR127", "ISO_IR 127"}, {"ISO88597", "ISO_IR 126"}, {"ISOIR126", "ISO_IR 126"},
+        {"ISO88598", "ISO_IR 138"}, {"ISOIR138", "ISO_IR 138"}, {"ISO88599", "ISO_IR 148"}, {"ISOIR148", "ISO_IR 148"},
+        {"TIS620", "ISO_IR 166"}, {"ISOIR166", "ISO_IR 166"}, {"UTF8", "ISO_IR 192"}, {"ISOIR192", "ISO_IR 192"},
+    };
+    for (const auto &alias : aliases) {
+        if (key == alias.first)
+            return alias.second;
+    }
+    return nullptr;
+}
+
+/// A single SpecificCharacterSet value that is not a defined term but a common spelling of one is
+/// taken as that term, so that the text is converted rather than left undecodable.
+void correctMisspeltCharacterSet(DcmDataset &dataset) {
+    OFString value;
+    if (dataset.findAndGetOFStringArray(DCM_SpecificCharacterSet, value, OFFalse).bad() || value.empty() ||
+        value.find('\\') != OFString_npos)
+        return;
+    if (const char *term = definedCharacterSetTerm(value); term != nullptr && value != term)
+        dataset.putAndInsertString(DCM_SpecificCharacterSet, term);
+}
+
 int32_t openFrom(const Source &source, uint32_t flags, cdcm_dataset **out, cdcm_error *error) {
     std::unique_ptr<cdcm_dataset> handle(new cdcm_dataset());
     handle->flags = flags;
@@ -356,6 +391,7 @@ int32_t openFrom(const Source &source, uint32_t flags, cdcm_dataset **out, cdcm_
 
     if ((flags & CDCM_LOAD_NO_UTF8) == 0) {
         DcmDataset &dataset = *handle->file->getDataset();
+        correctMisspeltCharacterSet(dataset);
         std::string warning;
         if (cdcm_detail::needsJapaneseIso2022Fallback(dataset)) {
             std::string reason;

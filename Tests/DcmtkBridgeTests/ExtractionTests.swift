@@ -158,24 +158,40 @@ import DicomTestSupport
                 UInt8(length & 0xFF), UInt8((length >> 8) & 0xFF), UInt8((length >> 16) & 0xFF), UInt8(length >> 24)] + padded
     }
 
-    /// A misspelt character set (`ISO-8859-1` for `ISO_IR 100`): DCMTK cannot convert the name, the
-    /// Latin-1 byte of `Müller` becomes U+FFFD, and the JSON stays valid.
-    @Test func textInAnUnknownCharacterSetGivesValidJSON() throws {
+    /// A Latin-1 data set (`Müller^J`) under the given SpecificCharacterSet.
+    static func latin1Dataset(charset: String) throws -> DicomFile {
         func uid(_ group: UInt16, _ element: UInt16, _ value: String) -> [UInt8] {
             Self.element(group, element, Array(value.utf8), pad: 0)
         }
         var bytes: [UInt8] = []
-        bytes += Self.element(0x0008, 0x0005, Array("ISO-8859-1".utf8))
+        bytes += Self.element(0x0008, 0x0005, Array(charset.utf8))
         bytes += uid(0x0008, 0x0016, "1.2.840.10008.5.1.4.1.1.7")
         bytes += uid(0x0008, 0x0018, "1.2.826.0.1.3680043.10.1337.99.9")
         bytes += Self.element(0x0010, 0x0010, [0x4D, 0xFC, 0x6C, 0x6C, 0x65, 0x72, 0x5E, 0x4A])
         bytes += uid(0x0020, 0x000D, "1.2.826.0.1.3680043.10.1337.99")
         bytes += uid(0x0020, 0x000E, "1.2.826.0.1.3680043.10.1337.99.1")
-        let file = try DicomFile(data: Data(bytes))
+        return try DicomFile(data: Data(bytes))
+    }
+
+    static func jsonName(_ file: DicomFile) throws -> String? {
         let json = try file.dicomJSON(bulkDataBase: "http://127.0.0.1/x")
         #expect(String(validating: json, as: UTF8.self) != nil)
         let object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
-        let name = ((object["00100010"] as? [String: Any])?["Value"] as? [[String: Any]])?.first?["Alphabetic"] as? String
-        #expect(name == "M\u{FFFD}ller^J", "\(String(describing: name))")
+        return ((object["00100010"] as? [String: Any])?["Value"] as? [[String: Any]])?.first?["Alphabetic"] as? String
+    }
+
+    /// An unknown character set: DCMTK cannot convert the name, the Latin-1 byte of `Müller`
+    /// becomes U+FFFD, and the JSON stays valid.
+    @Test func textInAnUnknownCharacterSetGivesValidJSON() throws {
+        #expect(try Self.jsonName(try Self.latin1Dataset(charset: "ISO_IR 999")) == "M\u{FFFD}ller^J")
+    }
+
+    /// Common misspellings of a defined term (`ISO-8859-1`, `latin1`, `ISO_IR100`) are read as
+    /// that term: the name is decoded, in DICOM JSON and in the index.
+    @Test(arguments: ["ISO-8859-1", "latin1", "ISO_IR100", "ISO_IR 100"])
+    func aMisspeltCharacterSetIsReadAsTheTermItNames(charset: String) throws {
+        let file = try Self.latin1Dataset(charset: charset)
+        #expect(try Self.jsonName(file) == "Müller^J")
+        #expect(try file.metadata().patient.patientName == "Müller^J")
     }
 }
