@@ -159,6 +159,46 @@ extern "C" int32_t cdcm_dataset_element_bytes(cdcm_dataset *dataset, uint32_t ta
     }
 }
 
+/// The native frames DCMTK's getUncompressedFrame does not cut: 1-bit data (frames are
+/// bit-contiguous, PS3.5 8.1.1, so a frame need not start on a byte boundary: its bits are
+/// returned from bit 0 of the first byte) and YBR_FULL_422 / YBR_PARTIAL_422 (two samples a
+/// pixel). CDCM_NOT_FOUND when the image is none of these (DCMTK's path applies).
+static int32_t nativeFrame(DcmDataset &data, DcmElement &pixels, uint32_t frame, std::vector<unsigned char> &bytes,
+                    cdcm_error *error) {
+    Uint16 allocated = 0, rows = 0, columns = 0, samples = 1;
+    OFString photometric;
+    data.findAndGetUint16(DCM_BitsAllocated, allocated);
+    data.findAndGetUint16(DCM_Rows, rows);
+    data.findAndGetUint16(DCM_Columns, columns);
+    data.findAndGetUint16(DCM_SamplesPerPixel, samples);
+    data.findAndGetOFString(DCM_PhotometricInterpretation, photometric);
+    const bool subsampled = photometric == "YBR_FULL_422" || photometric == "YBR_PARTIAL_422";
+    if (allocated != 1 && !(subsampled && allocated == 8))
+        return CDCM_NOT_FOUND;
+    Uint8 *all = nullptr;
+    if (pixels.getUint8Array(all).bad() || all == nullptr)
+        return fail(error, CDCM_ERR_PARSE, "cdcm_dataset_frame: pixel data cannot be read");
+    const unsigned long long length = pixels.getLength();
+    if (allocated == 1) {
+        const unsigned long long bitsPerFrame = 1ULL * rows * columns * (samples == 0 ? 1 : samples);
+        const unsigned long long first = bitsPerFrame * frame;
+        if ((first + bitsPerFrame + 7) / 8 > length)
+            return fail(error, CDCM_ERR_PARSE, "cdcm_dataset_frame: pixel data shorter than its frames");
+        bytes.assign(static_cast<size_t>((bitsPerFrame + 7) / 8), 0);
+        for (unsigned long long i = 0; i < bitsPerFrame; ++i) {
+            const unsigned long long bit = first + i;
+            if ((all[bit / 8] >> (bit % 8)) & 1u)
+                bytes[static_cast<size_t>(i / 8)] |= static_cast<unsigned char>(1u << (i % 8));
+        }
+        return CDCM_OK;
+    }
+    const unsigned long long frameBytes = 2ULL * rows * columns; // Y Y Cb Cr per two pixels, 8 bits each
+    if (frameBytes * (frame + 1ULL) > length)
+        return fail(error, CDCM_ERR_PARSE, "cdcm_dataset_frame: pixel data shorter than its frames");
+    bytes.assign(all + frameBytes * frame, all + frameBytes * (frame + 1ULL));
+    return CDCM_OK;
+}
+
 extern "C" int32_t cdcm_dataset_frame(cdcm_dataset *dataset, uint32_t frame, cdcm_buffer **out, cdcm_error *error) {
     try {
         const int32_t status = cdcm_detail::beginBufferCall(error, out);
@@ -176,6 +216,18 @@ extern "C" int32_t cdcm_dataset_frame(cdcm_dataset *dataset, uint32_t frame, cdc
             frames = 1;
         if (static_cast<long>(frame) >= frames)
             return fail(error, CDCM_NOT_FOUND, "cdcm_dataset_frame: no such frame");
+        if (!DcmXfer(data->getOriginalXfer()).isEncapsulated()) {
+            std::vector<unsigned char> bytes;
+            const int32_t native = nativeFrame(*data, *pixels, frame, bytes, error);
+            if (native != CDCM_NOT_FOUND) {
+                if (native != CDCM_OK)
+                    return native;
+                std::unique_ptr<cdcm_buffer> buffer(new cdcm_buffer());
+                buffer->bytes.assign(bytes.begin(), bytes.end());
+                *out = buffer.release();
+                return CDCM_OK;
+            }
+        }
         Uint32 size = 0;
         OFCondition cond = pixels->getUncompressedFrameSize(data, size);
         if (cond.bad() || size == 0)

@@ -195,3 +195,21 @@ import DicomTestSupport
         #expect(try file.metadata().patient.patientName == "Müller^J")
     }
 }
+
+/// WADO-RS frames of native pixel data DCMTK does not cut itself (files made by pydicom).
+@Suite struct NativeFrameTests {
+    @Test func oneBitAndSubsampledFramesAreCutWhereTheyLie() throws {
+        let dir = TemporaryDirectory("native-frames")
+        let made = try PythonPeer.run("native_frames.py", [dir.url.path])
+        try #require(made.status == 0, "\(made.stderr)")
+        let expected = try #require(try JSONSerialization.jsonObject(with: Data(made.stdout.utf8)) as? [String: [String]])
+        for (name, frames) in expected.sorted(by: { $0.key < $1.key }) {
+            let file = try DicomFile(path: dir.url.appendingPathComponent(name).path)
+            for (i, hex) in frames.enumerated() {
+                let frame = try #require(try file.frame(i), "\(name) frame \(i + 1)")
+                #expect(frame.map { String(format: "%02x", $0) }.joined() == hex, "\(name) frame \(i + 1)")
+            }
+            #expect(try file.frame(frames.count) == nil, "\(name): one frame too many")
+        }
+    }
+}
