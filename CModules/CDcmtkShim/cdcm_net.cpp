@@ -764,6 +764,13 @@ private:
     OFCondition receiveIdentifier(T_ASC_PresentationContextID presID, DcmDataset **identifier);
     std::unique_ptr<cdcm_dataset> wrapIdentifier(DcmDataset *identifier, const DcmPresentationContextInfo &info);
     std::string newTemporaryFile();
+    /// Reads the data set of a C-STORE and drops it.
+    OFCondition skipDataSet();
+    /// Receives the data set of a C-STORE into the new file `path`. A bad condition: the
+    /// association is out of step. A good one with `failure` set: the data set was read to its
+    /// end but could not be written (the reason, for the error comment).
+    OFCondition receiveToFile(const T_DIMSE_C_StoreRQ &request, T_ASC_PresentationContextID presID,
+                              const DcmPresentationContextInfo &info, const std::string &path, std::string *failure);
 
     cdcm_scp &server_;
     const ServerConfig &config_;
@@ -956,6 +963,37 @@ std::string writeFailureText(int failure) {
 
 } // namespace
 
+OFCondition AssociationWorker::skipDataSet() {
+    DIC_UL bytes = 0, pdvs = 0;
+    return DIMSE_ignoreDataSet(assoc_, DIMSE_NONBLOCKING, static_cast<int>(config_.dimseTimeout), &bytes, &pdvs);
+}
+
+OFCondition AssociationWorker::receiveToFile(const T_DIMSE_C_StoreRQ &request, T_ASC_PresentationContextID presID,
+                                             const DcmPresentationContextInfo &info, const std::string &path,
+                                             std::string *failure) {
+    // The data set is written as received (bit-preserving) behind a meta header whose
+    // SourceApplicationEntityTitle is the calling AE.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        *failure = "cannot create a temporary file: " + errnoText(errno);
+        return skipDataSet();
+    }
+    ReceivedFileStream stream(fd);
+    OFCondition cond = writeMetaHeader(stream, request, info.acceptedTransferSyntax.c_str(), callingAE_.c_str());
+    if (cond.good()) {
+        T_ASC_PresentationContextID dataPresID = presID;
+        cond = DIMSE_receiveDataSetInFile(assoc_, DIMSE_NONBLOCKING, static_cast<int>(config_.dimseTimeout), &dataPresID,
+                                          &stream, nullptr, nullptr);
+        if (cond.good() && dataPresID != presID)
+            cond = DIMSE_BADMESSAGE; // command and data set on different contexts
+    }
+    if (stream.failure() != 0)
+        *failure = writeFailureText(stream.failure());
+    if (::close(fd) != 0 && failure->empty())
+        *failure = writeFailureText(errno);
+    return cond;
+}
+
 OFCondition AssociationWorker::handleStore(T_DIMSE_C_StoreRQ &request, T_ASC_PresentationContextID presID,
                                            const DcmPresentationContextInfo &info) {
     char model = 0;
@@ -970,48 +1008,19 @@ OFCondition AssociationWorker::handleStore(T_DIMSE_C_StoreRQ &request, T_ASC_Pre
     } else {
         path = newTemporaryFile();
     }
-    if (path.empty()) {
-        DIC_UL bytes = 0, pdvs = 0;
-        OFCondition cond = DIMSE_ignoreDataSet(assoc_, DIMSE_NONBLOCKING, static_cast<int>(config_.dimseTimeout),
-                                               &bytes, &pdvs);
-        if (cond.bad())
-            return cond;
-    } else {
-        // The data set is written as received (bit-preserving) behind a meta header whose
-        // SourceApplicationEntityTitle is the calling AE.
-        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        std::string failure;
-        OFCondition cond = EC_Normal;
-        if (fd < 0) {
-            failure = "cannot create a temporary file: " + errnoText(errno);
-            DIC_UL bytes = 0, pdvs = 0;
-            cond = DIMSE_ignoreDataSet(assoc_, DIMSE_NONBLOCKING, static_cast<int>(config_.dimseTimeout), &bytes, &pdvs);
-        } else {
-            ReceivedFileStream stream(fd);
-            cond = writeMetaHeader(stream, request, info.acceptedTransferSyntax.c_str(), callingAE_.c_str());
-            if (cond.good()) {
-                T_ASC_PresentationContextID dataPresID = presID;
-                cond = DIMSE_receiveDataSetInFile(assoc_, DIMSE_NONBLOCKING, static_cast<int>(config_.dimseTimeout),
-                                                  &dataPresID, &stream, nullptr, nullptr);
-                if (cond.good() && dataPresID != presID)
-                    cond = DIMSE_BADMESSAGE; // command and data set on different contexts
-            }
-            if (stream.failure() != 0)
-                failure = writeFailureText(stream.failure());
-            if (::close(fd) != 0 && failure.empty())
-                failure = writeFailureText(errno);
-        }
-        if (cond.bad()) {
+    std::string failure;
+    const OFCondition cond = path.empty() ? skipDataSet() : receiveToFile(request, presID, info, path, &failure);
+    if (cond.bad()) {
+        if (!path.empty())
             ::unlink(path.c_str()); // aborted or incomplete transfer: no callback, no file left
-            return cond;            // the association is out of step: DcmSCP aborts it
-        }
-        if (!failure.empty()) {
-            // Received to its end but not written whole: answer, and the association goes on.
-            ::unlink(path.c_str());
-            status = STATUS_STORE_Refused_OutOfResources;
-            std::snprintf(comment, sizeof(comment), "%s", failure.c_str());
-            path.clear();
-        }
+        return cond;                // the association is out of step: DcmSCP aborts it
+    }
+    if (!failure.empty()) {
+        // Received to its end but not written whole: answer, and the association goes on.
+        ::unlink(path.c_str());
+        status = STATUS_STORE_Refused_OutOfResources;
+        std::snprintf(comment, sizeof(comment), "%s", failure.c_str());
+        path.clear();
     }
     if (!path.empty()) {
         const char *transferSyntax = info.acceptedTransferSyntax.c_str();
