@@ -5,18 +5,23 @@ import Synchronization
 /// A caller's `submit` returns only after the transaction holding its write has committed,
 /// so no caller is ever told "stored" before its rows are durable.
 ///
-/// Two threads, a pipeline of two steps: the first takes what is queued as a batch and does the
-/// work due before its transaction (the `CommitBarrier`: making its staged files durable and
-/// putting them in place, one sync for the whole batch); the second commits it. While batch k
-/// commits, batch k+1 is prepared, and new writes queue for the batch after: under load batches
-/// grow by themselves, and with one writer they stay at 1. At most two batches are in flight
-/// (one committing, one being prepared): the next is handed over only once the previous commit
-/// ended, so batches commit in order.
+/// Two threads. The preparing one takes what is queued as a batch, hands it to the committing
+/// one at once, then makes the batch's staged files durable (the `CommitBarrier`'s `sync`: one
+/// sync for the whole batch). Meanwhile the committing one applies the batch's rows inside a
+/// transaction; before its COMMIT it waits for that sync and puts the files in place (`publish`),
+/// so a committed row never names a file a crash could lose, and the sync's wait and the rows'
+/// work overlap. While batch k commits, batch k+1 is taken and synced, and new writes queue for
+/// the batch after: under load batches grow by themselves, and with one writer they stay at 1.
+/// At most two batches are in flight (one committing, one handed over), and they commit in order.
 public protocol CommitBarrier: Sendable {
-    /// Per write: nil, or why it cannot be committed (it is then left out of the transaction).
-    /// Called on the preparing thread while the previous batch may still be committing, never
-    /// while the one before it is.
-    func prepare(_ writes: [InstanceWrite]) -> [IndexError?]
+    /// Makes the staged files of a batch durable. Called on the preparing thread once per batch
+    /// that has staged files, while its rows may already be applied (not committed). nil, or
+    /// why they cannot be kept: the whole batch then fails and nothing of it is committed.
+    func sync(_ writes: [InstanceWrite]) -> IndexError?
+    /// Puts a batch's synced files in place: called on the committing thread, inside the
+    /// batch's transaction just before its COMMIT, with the staged writes whose rows were
+    /// applied. Per write: nil, or why its file is not stored (that write then fails alone).
+    func publish(_ writes: [InstanceWrite]) -> [IndexError?]
 }
 
 public final class GroupCommitter: Sendable {
@@ -38,10 +43,22 @@ public final class GroupCommitter: Sendable {
         var largestBatch = 0
     }
 
-    /// The hand-over between the two steps (guarded by `handover`).
+    /// A batch handed to the committing thread, with its sync's outcome (guarded by `handover`).
+    private final class Batch: @unchecked Sendable {
+        let pending: [Pending]
+        /// Whether the barrier syncs it (it has staged files).
+        let needsSync: Bool
+        var synced = false
+        var syncError: IndexError?
+        init(_ pending: [Pending], needsSync: Bool) {
+            self.pending = pending
+            self.needsSync = needsSync
+        }
+    }
+
+    /// The hand-over between the two threads (guarded by `handover`).
     private final class Handover: @unchecked Sendable {
-        var prepared: [Pending]?
-        var committing = false
+        var handed: Batch?
         var preparerDone = false
     }
 
@@ -135,16 +152,24 @@ public final class GroupCommitter: Sendable {
 
     private func prepareLoop() {
         while true {
-            let (batch, stop) = nextBatch()
-            if !batch.isEmpty {
-                let ready = prepare(batch)
+            let (pending, stop) = nextBatch()
+            if !pending.isEmpty {
+                let batch = Batch(pending, needsSync: barrier != nil && pending.contains { $0.write.stagedFrom != nil })
                 handover.lock()
-                while stage.prepared != nil || stage.committing { handover.wait() }
-                stage.prepared = ready
+                while stage.handed != nil { handover.wait() }
+                stage.handed = batch
                 handover.broadcast()
                 handover.unlock()
+                if batch.needsSync, let barrier {
+                    let error = barrier.sync(pending.map(\.write))
+                    handover.lock()
+                    batch.syncError = error
+                    batch.synced = true
+                    handover.broadcast()
+                    handover.unlock()
+                }
             }
-            if stop && batch.isEmpty { break }
+            if stop && pending.isEmpty { break }
         }
         handover.lock()
         stage.preparerDone = true
@@ -155,19 +180,15 @@ public final class GroupCommitter: Sendable {
     private func commitLoop() {
         while true {
             handover.lock()
-            while stage.prepared == nil && !stage.preparerDone { handover.wait() }
-            guard let batch = stage.prepared else {
+            while stage.handed == nil && !stage.preparerDone { handover.wait() }
+            guard let batch = stage.handed else {
                 handover.unlock()
                 break
             }
-            stage.prepared = nil
-            stage.committing = true
-            handover.unlock()
-            commit(batch)
-            handover.lock()
-            stage.committing = false
+            stage.handed = nil
             handover.broadcast()
             handover.unlock()
+            commit(batch)
         }
         finished.signal()
     }
@@ -198,36 +219,73 @@ public final class GroupCommitter: Sendable {
         }
     }
 
-    /// The barrier's work; writes it refuses are answered at once. Returns the rest, in order.
-    private func prepare(_ batch: [Pending]) -> [Pending] {
-        guard let barrier, batch.contains(where: { $0.write.stagedFrom != nil }) else { return batch }
-        var ready: [Pending] = []
-        for (pending, error) in zip(batch, barrier.prepare(batch.map(\.write))) {
-            if let error {
-                pending.result = .failure(error)
-                pending.done.signal()
-            } else {
-                ready.append(pending)
-            }
-        }
-        return ready
+    /// Waits for the preparing thread's sync of `batch`; nil, or why it failed.
+    private func syncOutcome(_ batch: Batch) -> IndexError? {
+        handover.lock()
+        defer { handover.unlock() }
+        while !batch.synced { handover.wait() }
+        return batch.syncError
     }
 
-    private func commit(_ ready: [Pending]) {
-        if !ready.isEmpty {
-            let started = DispatchTime.now().uptimeNanoseconds
-            do {
-                let results = try store.commit(ready.map(\.write))
-                for (pending, result) in zip(ready, results) { pending.result = result }
-            } catch {
-                for pending in ready { pending.result = .failure(error) }
+    private func commit(_ batch: Batch) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let writes = batch.pending.map(\.write)
+        var results: [Result<InstanceWriteResult, IndexError>]
+        do {
+            if batch.needsSync, let barrier {
+                results = try commitPublishing(batch, writes: writes, barrier: barrier)
+            } else {
+                results = try store.commit(writes)
             }
-            onCommit?(ready.count, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+        } catch {
+            results = Array(repeating: .failure(error), count: writes.count)
         }
+        for (pending, result) in zip(batch.pending, results) { pending.result = result }
+        onCommit?(writes.count, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         state.withLock { state in
             state.batches += 1
-            state.largestBatch = max(state.largestBatch, ready.count)
+            state.largestBatch = max(state.largestBatch, writes.count)
         }
-        for pending in ready { pending.done.signal() }
+        for pending in batch.pending { pending.done.signal() }
+    }
+
+    /// The transaction of a batch with staged files: its rows are applied while the files sync;
+    /// before the COMMIT, the sync is awaited and the files of the writes applied are put in
+    /// place. A failed sync fails the batch; a file that cannot be put in place fails its write
+    /// alone (the transaction is rolled back and the others committed again, their files being
+    /// in place by then).
+    private func commitPublishing(_ batch: Batch, writes: [InstanceWrite],
+                                  barrier: any CommitBarrier) throws(IndexError) -> [Result<InstanceWriteResult, IndexError>] {
+        let outcome = Mutex<(sync: IndexError?, refused: [Int: IndexError])>((nil, [:]))
+        let committed = try store.commit(writes) { [self] results in
+            if let error = syncOutcome(batch) {
+                outcome.withLock { $0.sync = error }
+                return false
+            }
+            let placed = results.indices.filter { i in
+                if case .success = results[i] { return writes[i].stagedFrom != nil }
+                return false
+            }
+            guard !placed.isEmpty else { return true }
+            var refused: [Int: IndexError] = [:]
+            for (i, error) in zip(placed, barrier.publish(placed.map { writes[$0] })) where error != nil {
+                refused[i] = error
+            }
+            outcome.withLock { $0.refused = refused }
+            return refused.isEmpty
+        }
+        if let committed { return committed }
+        let (syncError, refused) = outcome.withLock { $0 }
+        if let syncError { throw syncError }
+        if refused.isEmpty {  // rolled back without a reason recorded: should not happen
+            throw IndexError(.unavailable, "the batch's transaction was rolled back")
+        }
+        let kept = writes.indices.filter { refused[$0] == nil }
+        let again = try store.commit(kept.map { writes[$0] })
+        var results = writes.indices.map { i -> Result<InstanceWriteResult, IndexError> in
+            .failure(refused[i] ?? IndexError(.unavailable, "not committed"))
+        }
+        for (i, result) in zip(kept, again) { results[i] = result }
+        return results
     }
 }

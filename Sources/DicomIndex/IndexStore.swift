@@ -29,7 +29,12 @@ public struct SeriesInstanceFile: Sendable, Hashable {
 public protocol IndexStore: PatientLinkStore, SharingConsentStore {
     /// Records a batch of instances in ONE transaction (each in its own savepoint, so one
     /// refused instance does not undo the others). Returns when committed and durable.
-    func commit(_ writes: [InstanceWrite]) throws(IndexError) -> [Result<InstanceWriteResult, IndexError>]
+    /// `beforeCommit` is called inside the transaction once every write was applied, with their
+    /// results, just before the COMMIT (the group committer puts the batch's files in place
+    /// there): false rolls the whole transaction back, and nil is returned.
+    func commit(_ writes: [InstanceWrite],
+                beforeCommit: (@Sendable ([Result<InstanceWriteResult, IndexError>]) -> Bool)?)
+        throws(IndexError) -> [Result<InstanceWriteResult, IndexError>]?
 
     /// The row of one instance, if indexed.
     func instance(sopInstanceUID: String) throws(IndexError) -> InstanceRecord?
@@ -76,5 +81,12 @@ extension IndexStore {
             .compactMap { match in
                 match.instance.map { SeriesInstanceFile(sopInstanceUID: $0.sopInstanceUID, path: $0.path, instanceNumber: $0.instanceNumber) }
             }
+    }
+}
+
+extension IndexStore {
+    /// Records a batch of instances in one transaction (see `commit(_:beforeCommit:)`).
+    public func commit(_ writes: [InstanceWrite]) throws(IndexError) -> [Result<InstanceWriteResult, IndexError>] {
+        try commit(writes, beforeCommit: nil) ?? []
     }
 }

@@ -4,9 +4,24 @@ import DicomCore
 import DicomIndex
 
 extension SQLiteIndexStore {
-    public func commit(_ writes: [InstanceWrite]) throws(IndexError) -> [Result<InstanceWriteResult, IndexError>] {
+    public func commit(_ writes: [InstanceWrite],
+                       beforeCommit: (@Sendable ([Result<InstanceWriteResult, IndexError>]) -> Bool)?)
+        throws(IndexError) -> [Result<InstanceWriteResult, IndexError>]? {
         defer { checkpointer.noteCommit() }
-        return try write { db in
+        do {
+            return try commitOrRollBack(writes, beforeCommit: beforeCommit)
+        } catch where error.underlying is RolledBack {
+            return nil
+        }
+    }
+
+    /// Thrown inside the transaction when `beforeCommit` declines it (rolls it back).
+    private struct RolledBack: Error {}
+
+    private func commitOrRollBack(_ writes: [InstanceWrite],
+                                  beforeCommit: (@Sendable ([Result<InstanceWriteResult, IndexError>]) -> Bool)?)
+        throws(IndexError) -> [Result<InstanceWriteResult, IndexError>] {
+        try write { db in
             var results: [Result<InstanceWriteResult, IndexError>] = []
             var touched = Touched()
             for item in writes {
@@ -24,6 +39,7 @@ extension SQLiteIndexStore {
                 }
             }
             try Self.refresh(touched, db: db)
+            if let beforeCommit, !beforeCommit(results) { throw RolledBack() }
             return results
         }
     }

@@ -405,19 +405,32 @@ public final class FileStore: Sendable {
                                                                      checksum: FileStore.sha256Hex(contents), modified: modified))
     }
 
-    /// Makes staged files durable and puts them in place: a sync of the file system (the files'
-    /// data and new folders), then the renames. The caller's index commit, which syncs, makes the
-    /// renames durable in practice; `recoverTemporaryFiles` redoes any lost one at start (rather
-    /// than a third flush on every batch for that case alone). Per file: nil, or why it is not
-    /// stored (its temporary file is then removed). At most one earlier batch may still be
-    /// uncommitted when this is called (the group committer's contract, `CommitBarrier`).
+    /// Makes staged files durable and puts them in place: `syncStaged`, then `place`. Per file:
+    /// nil, or why it is not stored (its temporary file is then removed).
     public func publish(_ files: [StagedFile]) -> [StorageError?] {
         guard !files.isEmpty else { return [] }
-        func failAll(_ error: StorageError) -> [StorageError?] {
+        if let error = syncStaged() {
             for f in files { unlink(f.temporaryPath) }
             return Array(repeating: error, count: files.count)
         }
-        if let error = syncFileSystem() { return failAll(error) }
+        return place(files)
+    }
+
+    /// Makes every file staged so far durable, with the new folders made for them: one sync of
+    /// the store's file system, however many files. nil, or why it failed (then none of them
+    /// may be put in place).
+    public func syncStaged() -> StorageError? {
+        syncFileSystem()
+    }
+
+    /// Puts synced staged files in place (renames), after noting their paths in the publish log.
+    /// The caller's index commit, which syncs, makes the renames durable in practice;
+    /// `recoverTemporaryFiles` redoes any lost one at start (rather than a third flush on every
+    /// batch for that case alone). Per file: nil, or why it is not stored (its temporary file is
+    /// then removed). At most one earlier batch may still be uncommitted when this is called
+    /// (the group committer's contract, `CommitBarrier`).
+    public func place(_ files: [StagedFile]) -> [StorageError?] {
+        guard !files.isEmpty else { return [] }
         logPublishing(files.map(\.stored.relativePath))
         var results: [StorageError?] = []
         results.reserveCapacity(files.count)
@@ -435,9 +448,9 @@ public final class FileStore: Sendable {
     /// Notes the paths a batch is about to fill, before its renames: should the process die
     /// before the batch's rows are committed, the next start removes the files that no row names
     /// (`recoverTemporaryFiles`): a file never acknowledged is not left in `objects/`. The group
-    /// committer has at most two batches in flight (one committing while the next is published),
-    /// so the log holds this batch's paths and the previous one's. One small overwrite per batch
-    /// (count line, then one path per line); best effort.
+    /// committer puts a batch in place just before its COMMIT, the previous batch committed; the
+    /// log keeps that one's paths too, should it be called otherwise. One small overwrite per
+    /// batch (count line, then one path per line); best effort.
     private func logPublishing(_ paths: [String]) {
         ownerLock.withLock { fds in
             guard fds.log >= 0 else { return }

@@ -7,7 +7,12 @@ import PatientIdentity
 
 /// An in-memory store that records the batches it was given.
 final class RecordingStore: IndexStore {
+    /// The committed batches (and those whose commit failed).
     let batches = Mutex<[[String]]>([])
+    /// Every batch given, when its commit starts.
+    let applying = Mutex<[[String]]>([])
+    /// The batches rolled back by `beforeCommit`.
+    let rolledBack = Mutex<[[String]]>([])
     let failSOP: String?
     let failWholeBatch: Bool
     let delay: TimeInterval
@@ -18,14 +23,25 @@ final class RecordingStore: IndexStore {
         self.delay = delay
     }
 
-    func commit(_ writes: [InstanceWrite]) throws(IndexError) -> [Result<InstanceWriteResult, IndexError>] {
+    func commit(_ writes: [InstanceWrite], beforeCommit: (@Sendable ([Result<InstanceWriteResult, IndexError>]) -> Bool)?)
+        throws(IndexError) -> [Result<InstanceWriteResult, IndexError>]? {
+        let sops = writes.map(\.metadata.instance.sopInstanceUID)
+        applying.withLock { $0.append(sops) }
         Thread.sleep(forTimeInterval: delay)  // a commit takes time: later writes queue up meanwhile
-        batches.withLock { $0.append(writes.map(\.metadata.instance.sopInstanceUID)) }
-        if failWholeBatch { throw IndexError(.unavailable, "disk I/O error") }
-        return writes.enumerated().map { i, w in
+        if failWholeBatch {
+            batches.withLock { $0.append(sops) }
+            throw IndexError(.unavailable, "disk I/O error")
+        }
+        let results: [Result<InstanceWriteResult, IndexError>] = writes.enumerated().map { i, w in
             w.metadata.instance.sopInstanceUID == failSOP ? .failure(IndexError(.rejected, "refused"))
                 : .success(.inserted(id: Int64(i + 1)))
         }
+        if let beforeCommit, !beforeCommit(results) {
+            rolledBack.withLock { $0.append(sops) }
+            return nil
+        }
+        batches.withLock { $0.append(sops) }  // committed
+        return results
     }
     func instance(sopInstanceUID: String) throws(IndexError) -> InstanceRecord? { nil }
     func query(_ query: IndexQuery) throws(IndexError) -> [QueryMatch] { [] }
@@ -177,57 +193,125 @@ func write(_ sop: String) -> InstanceWrite {
         }
     }
 
-    /// The barrier runs once per batch with staged files, before the transaction; a write it
-    /// refuses fails alone and never reaches the index.
-    @Test func theBarrierRunsBeforeTheTransactionAndItsRefusalsFailAlone() throws {
-        final class Barrier: CommitBarrier, @unchecked Sendable {  // touched by the writer thread only, read after
-            var calls: [[String]] = []
-            func prepare(_ writes: [InstanceWrite]) -> [IndexError?] {
-                calls.append(writes.map(\.metadata.instance.sopInstanceUID))
-                return writes.map { $0.metadata.instance.sopInstanceUID == "bad" ? IndexError(.storage, "disk") : nil }
-            }
+    /// A barrier that records its calls and refuses what it is told to.
+    final class RecordingBarrier: CommitBarrier, Sendable {
+        let store: RecordingStore
+        let failSync: Bool
+        let refuse: Set<String>
+        let syncDelay: TimeInterval
+        /// "sync a,b" (when a sync starts) and "publish a,b" in call order; a publish notes
+        /// whether the store had committed its batch by then ("publish a (committed)") or its
+        /// sync had not ended ("(unsynced)").
+        let calls = Mutex<[String]>([])
+        init(store: RecordingStore, failSync: Bool = false, refuse: Set<String> = [], syncDelay: TimeInterval = 0) {
+            self.store = store
+            self.failSync = failSync
+            self.refuse = refuse
+            self.syncDelay = syncDelay
         }
-        let store = RecordingStore()
-        let barrier = Barrier()
-        let committer = GroupCommitter(store: store, barrier: barrier)
-        var staged = write("good")
-        staged.stagedFrom = "/tmp/x"
-        var refused = write("bad")
-        refused.stagedFrom = "/tmp/y"
-        #expect(throws: IndexError.self) { try committer.submit(refused) }
-        _ = try committer.submit(staged)
-        _ = try committer.submit(write("in-place"))  // nothing staged: no barrier call
-        committer.shutdown()
-        #expect(barrier.calls == [["bad"], ["good"]])
-        #expect(store.batches.withLock { $0.flatMap { $0 } } == ["good", "in-place"])
+        let syncEnded = Mutex<Set<String>>([])
+        /// The batches whose rows the store was applying when their sync ended.
+        let overlapped = Mutex<[String]>([])
+        func sync(_ writes: [InstanceWrite]) -> IndexError? {
+            let sops = writes.map(\.metadata.instance.sopInstanceUID)
+            calls.withLock { $0.append("sync " + sops.joined(separator: ",")) }
+            Thread.sleep(forTimeInterval: syncDelay)
+            if store.applying.withLock({ $0.last == sops }) { overlapped.withLock { $0.append(sops.joined(separator: ",")) } }
+            syncEnded.withLock { $0.formUnion(sops) }
+            return failSync ? IndexError(.storage, "cannot sync") : nil
+        }
+        func publish(_ writes: [InstanceWrite]) -> [IndexError?] {
+            let sops = writes.map(\.metadata.instance.sopInstanceUID)
+            let committed = store.batches.withLock { $0.contains { $0.contains(sops[0]) } }
+            let synced = syncEnded.withLock { $0.isSuperset(of: sops) }
+            calls.withLock {
+                $0.append("publish " + sops.joined(separator: ",") + (committed ? " (committed)" : "") + (synced ? "" : " (unsynced)"))
+            }
+            return sops.map { refuse.contains($0) ? IndexError(.storage, "cannot rename") : nil }
+        }
     }
 
-    /// The two steps overlap: while a batch commits, the next one's barrier work (its files'
-    /// sync) already runs; batches still commit in the order they were prepared.
-    @Test func theNextBatchIsPreparedWhileOneCommits() throws {
-        final class Barrier: CommitBarrier, Sendable {
-            let store: RecordingStore
-            /// Per prepared batch: its writes, and whether a commit had ended by then.
-            let log = Mutex<[(String, Bool)]>([])
-            init(store: RecordingStore) { self.store = store }
-            func prepare(_ writes: [InstanceWrite]) -> [IndexError?] {
-                let committed = !store.batches.withLock { $0.isEmpty }
-                log.withLock { $0.append((writes.map(\.metadata.instance.sopInstanceUID).joined(separator: ","), committed)) }
-                return writes.map { _ in nil }
-            }
-        }
-        let store = RecordingStore(delay: 0.5)
-        let barrier = Barrier(store: store)
+    /// A batch with staged files: synced once, published inside its transaction before the
+    /// COMMIT (never after), and only the writes whose rows were applied are published. A batch
+    /// without staged files is neither synced nor published.
+    @Test func stagedFilesAreSyncedAndPublishedBeforeTheCommit() throws {
+        let store = RecordingStore(failSOP: "refused-row")
+        let barrier = RecordingBarrier(store: store)
         let committer = GroupCommitter(store: store, barrier: barrier)
-        let first = Thread { _ = try? committer.submit(Self.staged("a")) }
-        first.start()
-        Thread.sleep(forTimeInterval: 0.2)  // "a" is committing (0.5 s)
-        _ = try committer.submit(Self.staged("b"))
-        let log = barrier.log.withLock { $0 }
-        #expect(log.map(\.0) == ["a", "b"])
-        #expect(log.last?.1 == false, "b was prepared only after a's commit ended")
-        #expect(store.batches.withLock { $0 } == [["a"], ["b"]])
+        _ = try committer.submit(Self.staged("a"))
+        #expect(throws: IndexError.self) { try committer.submit(Self.staged("refused-row")) }
+        _ = try committer.submit(write("in-place"))
         committer.shutdown()
+        #expect(barrier.calls.withLock { $0 } == ["sync a", "publish a", "sync refused-row"])
+        #expect(store.batches.withLock { $0 } == [["a"], ["refused-row"], ["in-place"]])
+    }
+
+    /// A file that cannot be put in place fails its write alone: the transaction is rolled back
+    /// and the others committed again. A failed sync fails the whole batch; nothing of it is
+    /// committed.
+    @Test func aFileNotPutInPlaceFailsAloneAndAFailedSyncFailsTheBatch() throws {
+        let store = RecordingStore(delay: 0.2)
+        let barrier = RecordingBarrier(store: store, refuse: ["bad"])
+        let committer = GroupCommitter(store: store, barrier: barrier, announcedWriteWait: 30)
+        committer.announce()
+        committer.announce()
+        let results = Mutex<[String: Bool]>([:])
+        let group = DispatchGroup()
+        for sop in ["good", "bad"] {
+            group.enter()
+            Thread {
+                let ok = (try? committer.submit(Self.staged(sop), announced: true)) != nil
+                results.withLock { $0[sop] = ok }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        committer.shutdown()
+        #expect(results.withLock { $0 } == ["good": true, "bad": false])
+        #expect(store.rolledBack.withLock { $0.map { $0.sorted() } } == [["bad", "good"]])
+        #expect(store.batches.withLock { $0 } == [["good"]])
+
+        let unsyncable = RecordingStore(delay: 0)
+        let failing = GroupCommitter(store: unsyncable, barrier: RecordingBarrier(store: unsyncable, failSync: true))
+        do {
+            _ = try failing.submit(Self.staged("lost"))
+            Issue.record("a batch whose files could not be synced was committed")
+        } catch {
+            #expect(error.code == .storage)
+        }
+        failing.shutdown()
+        #expect(unsyncable.batches.withLock { $0 }.isEmpty)
+        #expect(unsyncable.rolledBack.withLock { $0 } == [["lost"]])
+    }
+
+    /// The sync overlaps the rows' work: a batch's rows are applied while its files sync, and
+    /// its COMMIT waits for the sync. The next batch is synced while one is applied; batches
+    /// commit in order.
+    @Test func theSyncOverlapsTheRowsAndTheNextBatchSyncsWhileOneCommits() throws {
+        let store = RecordingStore(delay: 0.8)
+        let barrier = RecordingBarrier(store: store, syncDelay: 0.3)
+        let committer = GroupCommitter(store: store, barrier: barrier)
+        _ = try committer.submit(Self.staged("a"))
+        #expect(barrier.overlapped.withLock { $0 } == ["a"], "a's rows were being applied while its files synced")
+        let first = Thread { _ = try? committer.submit(Self.staged("b")) }
+        first.start()
+        Thread.sleep(forTimeInterval: 0.1)  // "b" is being applied (0.8 s)
+        _ = try committer.submit(Self.staged("c"))
+        committer.shutdown()
+        #expect(barrier.calls.withLock { $0 } == ["sync a", "publish a", "sync b", "sync c", "publish b", "publish c"],
+                "c was synced while b was applied, and published after b's commit")
+        #expect(store.batches.withLock { $0 } == [["a"], ["b"], ["c"]])
+    }
+
+    /// A sync slower than the rows holds the COMMIT until it ends.
+    @Test func theCommitWaitsForASlowSync() throws {
+        let store = RecordingStore(delay: 0)
+        let barrier = RecordingBarrier(store: store, syncDelay: 0.5)
+        let committer = GroupCommitter(store: store, barrier: barrier)
+        _ = try committer.submit(Self.staged("slow"))
+        committer.shutdown()
+        #expect(barrier.calls.withLock { $0 } == ["sync slow", "publish slow"], "published after the sync, before the commit")
+        #expect(store.batches.withLock { $0 } == [["slow"]])
     }
 
     static func staged(_ sop: String) -> InstanceWrite {
