@@ -39,6 +39,8 @@ public final class FileStore: Sendable {
     /// The descriptors of `temporaryRoot`'s lock and of its publish log (-1 once closed), and
     /// the paths of the batch published before the last one.
     private let ownerLock: Mutex<(owner: Int32, log: Int32, previous: [String])>
+    /// Folders known to exist (`ensureDirectory`).
+    private let knownFolders = Mutex<Set<String>>([])
     static let publishLogName = ".publishing"
 
     public init(root: URL) throws(StorageError) {
@@ -345,16 +347,32 @@ public final class FileStore: Sendable {
     }
 
     /// `sync`: fsync the parents of new folders now (false when a `publish` syncs them later).
+    /// Folders seen once are remembered (at most the 65,536 leaves): no system call for them again.
     private func ensureDirectory(_ folder: String, sync: Bool = true) throws(StorageError) {
-        if access(folder, F_OK) == 0 { return }
-        // Create the two levels and fsync their parents, so the new folders survive a crash.
-        let parent = String(folder[..<folder.lastIndex(of: "/")!])
-        for dir in [parent, folder] where access(dir, F_OK) != 0 {
-            if mkdir(dir, 0o755) != 0 && errno != EEXIST {
-                throw StorageError.fromErrno(errno, "cannot create folder \(dir.split(separator: "/").last ?? "")")
+        if knownFolders.withLock({ $0.contains(folder) }) { return }
+        if access(folder, F_OK) != 0 {
+            // Create the two levels and fsync their parents, so the new folders survive a crash.
+            let parent = String(folder[..<folder.lastIndex(of: "/")!])
+            for dir in [parent, folder] where access(dir, F_OK) != 0 {
+                if mkdir(dir, 0o755) != 0 && errno != EEXIST {
+                    throw StorageError.fromErrno(errno, "cannot create folder \(dir.split(separator: "/").last ?? "")")
+                }
+                if sync { try syncDirectory(String(dir[..<dir.lastIndex(of: "/")!])) }
             }
-            if sync { try syncDirectory(String(dir[..<dir.lastIndex(of: "/")!])) }
         }
+        knownFolders.withLock { _ = $0.insert(folder) }
+    }
+
+    /// Renames a file into `destination`; a folder remembered but gone (removed by hand) is made
+    /// again, synced, and the rename retried. The errno of a failure, or nil.
+    private func renameIntoPlace(_ source: String, _ destination: String) -> Int32? {
+        if rename(source, destination) == 0 { return nil }
+        let failure = errno
+        guard failure == ENOENT, access(source, F_OK) == 0 else { return failure }
+        let folder = String(destination[..<destination.lastIndex(of: "/")!])
+        knownFolders.withLock { _ = $0.remove(folder) }
+        guard (try? ensureDirectory(folder)) != nil else { return failure }
+        return rename(source, destination) == 0 ? nil : errno
     }
 
     // MARK: Staged writes (batches)
@@ -435,11 +453,11 @@ public final class FileStore: Sendable {
         var results: [StorageError?] = []
         results.reserveCapacity(files.count)
         for f in files {
-            if rename(f.temporaryPath, path(forRelativePath: f.stored.relativePath)) == 0 {
-                results.append(nil)
-            } else {
-                results.append(StorageError.fromErrno(errno, "cannot rename into \(f.stored.relativePath)"))
+            if let failure = renameIntoPlace(f.temporaryPath, path(forRelativePath: f.stored.relativePath)) {
+                results.append(StorageError.fromErrno(failure, "cannot rename into \(f.stored.relativePath)"))
                 unlink(f.temporaryPath)
+            } else {
+                results.append(nil)
             }
         }
         return results

@@ -169,6 +169,19 @@ import DicomTestSupport
         #expect(store.publish([]).isEmpty)
     }
 
+    /// The store remembers the folders it made; one removed by hand since is made again when a
+    /// file is put in place there.
+    @Test func aFolderRemovedByHandIsMadeAgain() throws {
+        let dir = TemporaryDirectory()
+        let store = try FileStore(root: dir.url)
+        let first = try store.write(Data("first".utf8), sopInstanceUID: "1.5.9")
+        let folder = store.url(forRelativePath: first.relativePath).deletingLastPathComponent()
+        try FileManager.default.removeItem(at: folder)
+        let again = try store.stage(Data("second".utf8), sopInstanceUID: "1.5.9")
+        #expect(store.publish([again]).allSatisfy { $0 == nil })
+        #expect(try store.read(relativePath: again.stored.relativePath) == Data("second".utf8))
+    }
+
     /// Staging into a full disk is refused as out of space and leaves no temporary file.
     @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
     func stagingIntoAFullDiskIsOutOfSpace() throws {
