@@ -199,6 +199,40 @@ static int32_t nativeFrame(DcmDataset &data, DcmElement &pixels, uint32_t frame,
     return CDCM_OK;
 }
 
+/// A frame of Float Pixel Data or Double Float Pixel Data (PS3.3 C.7.6.3: never encapsulated):
+/// Rows x Columns x SamplesPerPixel values of 4 or 8 bytes, in the machine's (little endian)
+/// order. CDCM_NOT_FOUND when the data set has neither.
+static int32_t floatFrame(DcmDataset &data, uint32_t frame, std::vector<unsigned char> &bytes, cdcm_error *error) {
+    DcmElement *element = nullptr;
+    unsigned long long width = 4;
+    if (data.findAndGetElement(DCM_FloatPixelData, element).bad() || element == nullptr) {
+        width = 8;
+        if (data.findAndGetElement(DCM_DoubleFloatPixelData, element).bad() || element == nullptr)
+            return CDCM_NOT_FOUND;
+    }
+    Uint16 rows = 0, columns = 0, samples = 1;
+    data.findAndGetUint16(DCM_Rows, rows);
+    data.findAndGetUint16(DCM_Columns, columns);
+    data.findAndGetUint16(DCM_SamplesPerPixel, samples);
+    const unsigned long long frameBytes = width * rows * columns * (samples == 0 ? 1 : samples);
+    const Uint8 *all = nullptr;
+    if (width == 4) {
+        Float32 *values = nullptr;
+        if (element->getFloat32Array(values).good())
+            all = reinterpret_cast<const Uint8 *>(values);
+    } else {
+        Float64 *values = nullptr;
+        if (element->getFloat64Array(values).good())
+            all = reinterpret_cast<const Uint8 *>(values);
+    }
+    if (all == nullptr || frameBytes == 0)
+        return fail(error, CDCM_ERR_PARSE, "cdcm_dataset_frame: float pixel data cannot be read");
+    if (frameBytes * (frame + 1ULL) > element->getLength())
+        return fail(error, CDCM_ERR_PARSE, "cdcm_dataset_frame: pixel data shorter than its frames");
+    bytes.assign(all + frameBytes * frame, all + frameBytes * (frame + 1ULL));
+    return CDCM_OK;
+}
+
 extern "C" int32_t cdcm_dataset_frame(cdcm_dataset *dataset, uint32_t frame, cdcm_buffer **out, cdcm_error *error) {
     try {
         const int32_t status = cdcm_detail::beginBufferCall(error, out);
@@ -207,18 +241,20 @@ extern "C" int32_t cdcm_dataset_frame(cdcm_dataset *dataset, uint32_t frame, cdc
         if (dataset == nullptr || !dataset->file || out == nullptr)
             return fail(error, CDCM_ERR_ARGUMENT, "cdcm_dataset_frame: dataset and out must not be NULL");
         DcmDataset *data = dataset->file->getDataset();
-        DcmElement *pixels = nullptr;
-        if (data->findAndGetElement(DCM_PixelData, pixels).bad() || pixels == nullptr)
-            return fail(error, CDCM_NOT_FOUND, "cdcm_dataset_frame: no pixel data");
         long frames = 1;
         data->findAndGetLongInt(DCM_NumberOfFrames, frames);
         if (frames < 1)
             frames = 1;
+        DcmElement *pixels = nullptr;
+        const bool integers = data->findAndGetElement(DCM_PixelData, pixels).good() && pixels != nullptr;
+        if (!integers && !data->tagExists(DCM_FloatPixelData) && !data->tagExists(DCM_DoubleFloatPixelData))
+            return fail(error, CDCM_NOT_FOUND, "cdcm_dataset_frame: no pixel data");
         if (static_cast<long>(frame) >= frames)
             return fail(error, CDCM_NOT_FOUND, "cdcm_dataset_frame: no such frame");
-        if (!DcmXfer(data->getOriginalXfer()).isEncapsulated()) {
+        if (!integers || !DcmXfer(data->getOriginalXfer()).isEncapsulated()) {
             std::vector<unsigned char> bytes;
-            const int32_t native = nativeFrame(*data, *pixels, frame, bytes, error);
+            const int32_t native = integers ? nativeFrame(*data, *pixels, frame, bytes, error)
+                                            : floatFrame(*data, frame, bytes, error);
             if (native != CDCM_NOT_FOUND) {
                 if (native != CDCM_OK)
                     return native;

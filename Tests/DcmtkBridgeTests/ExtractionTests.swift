@@ -196,9 +196,10 @@ import DicomTestSupport
     }
 }
 
-/// WADO-RS frames of native pixel data DCMTK does not cut itself (files made by pydicom).
+/// WADO-RS frames of native pixel data DCMTK does not cut itself, and of Float and Double Float
+/// Pixel Data (files made by pydicom).
 @Suite struct NativeFrameTests {
-    @Test func oneBitAndSubsampledFramesAreCutWhereTheyLie() throws {
+    @Test func oneBitSubsampledAndFloatFramesAreCutWhereTheyLie() throws {
         let dir = TemporaryDirectory("native-frames")
         let made = try PythonPeer.run("native_frames.py", [dir.url.path])
         try #require(made.status == 0, "\(made.stderr)")

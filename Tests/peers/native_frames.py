@@ -1,8 +1,10 @@
 """Writes multi-frame images whose native frames DCMTK does not cut itself, and prints each
 frame's expected bytes (hex) as one JSON line: a 1-bit image of 3 frames of 5 x 5 pixels (25 bits
-a frame: frames do not start on byte boundaries, PS3.5 8.1.1) and a YBR_FULL_422 image of 2 frames
-of 4 x 2 pixels (2 bytes a pixel)."""
+a frame: frames do not start on byte boundaries, PS3.5 8.1.1), a YBR_FULL_422 image of 2 frames
+of 4 x 2 pixels (2 bytes a pixel), and Float / Double Float Pixel Data images of 2 frames (4 and 8
+bytes a pixel, little endian)."""
 import json
+import struct
 import sys
 
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -60,4 +62,20 @@ ybr = base("1.2.840.10008.5.1.4.1.1.7", "YBR_FULL_422", 2, 4, 2, 3, 8)
 ybr.PixelData = b"".join(ybr_frames)
 ybr.save_as(f"{out}/ybr-full-422.dcm", enforce_file_format=True)
 
-print(json.dumps({"one-bit.dcm": [pack(f) for f in frames], "ybr-full-422.dcm": [f.hex() for f in ybr_frames]}))
+# Float Pixel Data (OF) and Double Float Pixel Data (OD): frames of 3 x 2 values (a parametric map).
+def float_image(name, keyword, code, bits):
+    values = [[(k + 1) * 1.5 - i * 0.25 for i in range(6)] for k in range(2)]
+    frames_bytes = [struct.pack("<6" + code, *v) for v in values]
+    ds = base("1.2.840.10008.5.1.4.1.1.30", "MONOCHROME2", 2, 3, 2, 1, bits)
+    for unused in ("BitsStored", "HighBit", "PixelRepresentation"):
+        delattr(ds, unused)
+    setattr(ds, keyword, b"".join(frames_bytes))
+    ds.save_as(f"{out}/{name}", enforce_file_format=True)
+    return [f.hex() for f in frames_bytes]
+
+
+float_frames = float_image("float.dcm", "FloatPixelData", "f", 32)
+double_frames = float_image("double-float.dcm", "DoubleFloatPixelData", "d", 64)
+
+print(json.dumps({"one-bit.dcm": [pack(f) for f in frames], "ybr-full-422.dcm": [f.hex() for f in ybr_frames],
+                  "float.dcm": float_frames, "double-float.dcm": double_frames}))

@@ -153,7 +153,8 @@ int32_t cdcm_dataset_write_json(cdcm_dataset *dataset, const char *bulk_data_bas
  * encapsulated pixel data. */
 int32_t cdcm_dataset_element_bytes(cdcm_dataset *dataset, uint32_t tag, cdcm_buffer **out, cdcm_error *error);
 
-/* One frame (0-based) of the pixel data, uncompressed (native little endian; compressed frames
+/* One frame (0-based) of the pixel data (Pixel Data, else Float or Double Float Pixel Data),
+ * uncompressed (native little endian; compressed frames
  * are decoded with DCMTK's codecs: JPEG, JPEG-LS, RLE). CDCM_NOT_FOUND without pixel data or
  * beyond the last frame; CDCM_ERR_PARSE when the frame cannot be decoded (e.g. JPEG 2000). */
 int32_t cdcm_dataset_frame(cdcm_dataset *dataset, uint32_t frame, cdcm_buffer **out, cdcm_error *error);
