@@ -24,18 +24,25 @@ extension SQLiteIndexStore {
         try write { db in
             var results: [Result<InstanceWriteResult, IndexError>] = []
             var touched = Touched()
+            // One savepoint per instance, its statements prepared once per connection (a batch
+            // is often a single instance: preparing them anew cost more than running them).
+            let savepoint = try db.cachedStatement(sql: "SAVEPOINT instance")
+            let release = try db.cachedStatement(sql: "RELEASE SAVEPOINT instance")
+            let undo = try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT instance")
             for item in writes {
+                try savepoint.execute()
                 do {
-                    var outcome: InstanceWriteResult = .inserted(id: 0)
-                    try db.inSavepoint {
-                        outcome = try Self.apply(item, db: db, touched: &touched)
-                        return .commit
-                    }
+                    let outcome = try Self.apply(item, db: db, touched: &touched)
+                    try release.execute()
                     results.append(.success(outcome))
-                } catch let error as IndexError {
-                    results.append(.failure(error))
                 } catch {
-                    results.append(.failure(IndexError(.rejected, "the index refused this instance", underlying: error)))
+                    try undo.execute()
+                    try release.execute()
+                    if let error = error as? IndexError {
+                        results.append(.failure(error))
+                    } else {
+                        results.append(.failure(IndexError(.rejected, "the index refused this instance", underlying: error)))
+                    }
                 }
             }
             try Self.refresh(touched, db: db)
