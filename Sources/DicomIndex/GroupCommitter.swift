@@ -152,12 +152,16 @@ public final class GroupCommitter: Sendable {
 
     private func prepareLoop() {
         while true {
+            // A batch is taken only once the committing thread is free to start on it: whatever
+            // arrives until then joins it.
+            handover.lock()
+            while stage.handed != nil { handover.wait() }
+            handover.unlock()
             let (pending, stop) = nextBatch()
             if !pending.isEmpty {
                 let batch = Batch(pending, needsSync: barrier != nil && pending.contains { $0.write.stagedFrom != nil })
                 handover.lock()
-                while stage.handed != nil { handover.wait() }
-                stage.handed = batch
+                stage.handed = batch  // only this thread fills the slot: still empty
                 handover.broadcast()
                 handover.unlock()
                 if batch.needsSync, let barrier {
