@@ -381,6 +381,62 @@ void correctMisspeltCharacterSet(DcmDataset &dataset) {
         dataset.putAndInsertString(DCM_SpecificCharacterSet, term);
 }
 
+/// The items (as sequence and position) that declare a SpecificCharacterSet of their own, which
+/// then applies to their text and their nested items' (PS3.5 6.1.2.5.2) — deepest first.
+void itemsWithOwnCharacterSet(DcmItem &item, std::vector<std::pair<DcmSequenceOfItems *, unsigned long>> &found) {
+    for (unsigned long i = 0; i < item.card(); ++i) {
+        DcmElement *element = item.getElement(i);
+        if (element == nullptr || element->ident() != EVR_SQ)
+            continue;
+        auto *sequence = static_cast<DcmSequenceOfItems *>(element);
+        for (unsigned long j = 0; j < sequence->card(); ++j) {
+            DcmItem *child = sequence->getItem(j);
+            if (child == nullptr)
+                continue;
+            itemsWithOwnCharacterSet(*child, found);
+            if (child->tagExists(DCM_SpecificCharacterSet, OFFalse))
+                found.emplace_back(sequence, j);
+        }
+    }
+}
+
+void putItem(DcmSequenceOfItems &sequence, DcmItem *item, unsigned long position) {
+    if (position >= sequence.card())
+        sequence.append(item);
+    else
+        sequence.insert(item, position, OFTrue);
+}
+
+/// Converts the data set's text to UTF-8 like DcmFileFormat::convertToUTF8, and also the text of
+/// items that declare a character set of their own, with theirs: DCMTK (3.6.7) converts every
+/// item with the data set's. Each such item is converted by itself, and an empty item stands in
+/// for it while the rest is converted. An item that cannot be converted is left to the data
+/// set's conversion (as before).
+OFCondition convertToUTF8WithItemCharacterSets(DcmFileFormat &file) {
+    std::vector<std::pair<DcmSequenceOfItems *, unsigned long>> found;
+    itemsWithOwnCharacterSet(*file.getDataset(), found);
+    std::vector<std::pair<std::pair<DcmSequenceOfItems *, unsigned long>, DcmItem *>> setAside;
+    for (const auto &[sequence, position] : found) {
+        DcmItem *item = sequence->getItem(position);
+        OFString charset;
+        item->findAndGetOFStringArray(DCM_SpecificCharacterSet, charset, OFFalse);
+        if (const char *term = definedCharacterSetTerm(charset))
+            charset = term;
+        if (item->convertCharacterSet(charset, "ISO_IR 192", 0, OFTrue).bad())
+            continue;
+        sequence->remove(position);
+        putItem(*sequence, new DcmItem(), position);
+        setAside.push_back({{sequence, position}, item});
+    }
+    const OFCondition cond = file.convertToUTF8();
+    for (auto it = setAside.rbegin(); it != setAside.rend(); ++it) {
+        auto [sequence, position] = it->first;
+        delete sequence->remove(position);
+        putItem(*sequence, it->second, position);
+    }
+    return cond;
+}
+
 int32_t openFrom(const Source &source, uint32_t flags, cdcm_dataset **out, cdcm_error *error) {
     std::unique_ptr<cdcm_dataset> handle(new cdcm_dataset());
     handle->flags = flags;
@@ -400,7 +456,7 @@ int32_t openFrom(const Source &source, uint32_t flags, cdcm_dataset **out, cdcm_
             else
                 warning = "text left in its original encoding (ISO 2022 Japanese): " + reason;
         } else {
-            const OFCondition cond = handle->file->convertToUTF8();
+            const OFCondition cond = convertToUTF8WithItemCharacterSets(*handle->file);
             if (cond.good())
                 handle->converted = true;
             else

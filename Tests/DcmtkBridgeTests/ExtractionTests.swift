@@ -180,6 +180,37 @@ import DicomTestSupport
         return ((object["00100010"] as? [String: Any])?["Value"] as? [[String: Any]])?.first?["Alphabetic"] as? String
     }
 
+    /// A sequence item that declares a character set of its own (PS3.5 6.1.2.5.2) is read with
+    /// it, the rest of the data set with the data set's: a Latin-1 `Müller^J` beside a UTF-8
+    /// `Nguyễn^Văn` in a Referenced Study Sequence item.
+    @Test func anItemIsReadInItsOwnCharacterSet() throws {
+        func uid(_ group: UInt16, _ element: UInt16, _ value: String) -> [UInt8] {
+            Self.element(group, element, Array(value.utf8), pad: 0)
+        }
+        let undefined: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF]
+        var item = Self.element(0x0008, 0x0005, Array("ISO_IR 192".utf8))
+        item += Self.element(0x0010, 0x0010, Array("Nguyễn^Văn".utf8))
+        var bytes: [UInt8] = []
+        bytes += Self.element(0x0008, 0x0005, Array("ISO_IR 100".utf8))
+        bytes += uid(0x0008, 0x0016, "1.2.840.10008.5.1.4.1.1.7")
+        bytes += uid(0x0008, 0x0018, "1.2.826.0.1.3680043.10.1337.99.8")
+        bytes += [0x08, 0x00, 0x11, 0x11] + undefined                      // (0008,1111) SQ
+        bytes += [0xFE, 0xFF, 0x00, 0xE0] + undefined + item               // item
+        bytes += [0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]                      // item end
+        bytes += [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]                      // sequence end
+        bytes += Self.element(0x0010, 0x0010, [0x4D, 0xFC, 0x6C, 0x6C, 0x65, 0x72, 0x5E, 0x4A])
+        bytes += uid(0x0020, 0x000D, "1.2.826.0.1.3680043.10.1337.98")
+        bytes += uid(0x0020, 0x000E, "1.2.826.0.1.3680043.10.1337.98.1")
+        let file = try DicomFile(data: Data(bytes))
+        #expect(try Self.jsonName(file) == "Müller^J")
+        let json = try file.dicomJSON(bulkDataBase: "http://127.0.0.1/x")
+        let object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+        let items = (object["00081111"] as? [String: Any])?["Value"] as? [[String: Any]]
+        let name = ((items?.first?["00100010"] as? [String: Any])?["Value"] as? [[String: Any]])?.first?["Alphabetic"] as? String
+        #expect(name == "Nguyễn^Văn")
+        #expect(try file.metadata().patient.patientName == "Müller^J")
+    }
+
     /// An unknown character set: DCMTK cannot convert the name, the Latin-1 byte of `Müller`
     /// becomes U+FFFD, and the JSON stays valid.
     @Test func textInAnUnknownCharacterSetGivesValidJSON() throws {
