@@ -152,8 +152,8 @@ public final class GroupCommitter: Sendable {
 
     private func prepareLoop() {
         while true {
-            // A batch is taken only once the committing thread is free to start on it: whatever
-            // arrives until then joins it.
+            // A batch is taken only once the committing thread has taken the previous one (so at
+            // most one batch waits for it): whatever arrives until then joins it.
             handover.lock()
             while stage.handed != nil { handover.wait() }
             handover.unlock()
