@@ -23,7 +23,7 @@ import DicomTestSupport
         #expect(try Self.writerPragma(f, "wal_autocheckpoint") == WALCheckpointer.fallbackPages)
         try f.populate()
         let copy = f.dir.appending("copy.sqlite")
-        let inFile = await eventually(timeout: 10) {
+        let inFile = await eventually {
             // The database file alone, without its WAL: what a checkpoint has copied.
             try? FileManager.default.removeItem(at: copy)
             guard (try? FileManager.default.copyItem(at: f.dir.appending("index.sqlite"), to: copy)) != nil,
