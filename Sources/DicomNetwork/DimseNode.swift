@@ -113,21 +113,17 @@ public final class DimseNode: DimseServiceProviderDelegate {
         let size = stat(file, &st) == 0 ? Int(st.st_size) : 0
         let answer = storage.store(file: file, sopClassUID: sopClassUID, sopInstanceUID: sopInstanceUID,
                                    transferSyntaxUID: transferSyntaxUID, context: context)
-        open.withLock {
-            if answer.status.isFailure { $0[association]?.storeFailures += 1 } else { $0[association]?.stores += 1 }
-        }
         if answer.status.isFailure {
-            failure(answer.status)
-            logger.warning("C-STORE failed", metadata: log(association).merging([
-                "dicom.status": "\(answer.status)", "dicom.sop_instance_uid": "\(sopInstanceUID)",
-                "error": "\(answer.comment ?? "")"]) { a, _ in a })
+            storeRefused(association: association, sopInstanceUID: sopInstanceUID, answer: answer)
         } else {
+            open.withLock { $0[association]?.stores += 1 }
             instances.increment()
             receivedBytes.increment(by: Int64(size))
         }
         return answer
     }
 
+    /// A failed C-STORE, answered here or by the shim itself: counted and logged.
     public func storeRefused(association: UInt64, sopInstanceUID: String, answer: DimseAnswer) {
         open.withLock { $0[association]?.storeFailures += 1 }
         failure(answer.status)
