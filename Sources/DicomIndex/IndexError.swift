@@ -22,14 +22,35 @@ public struct IndexError: Error, Sendable, CustomStringConvertible {
         case storage
     }
 
+    /// What a `conflict` is about (what a DIMSE or STOW-RS answer tells the sender).
+    public enum Conflict: String, Sendable {
+        /// The study is held under another patient (PatientID or issuer differ).
+        case studyOfAnotherPatient
+        /// The series is held in another study.
+        case seriesInAnotherStudy
+        /// The SOP Instance UID is stored in another study or series.
+        case instanceElsewhere
+    }
+
     public let code: Code
     public let message: String
     public let underlying: (any Error & Sendable)?
+    /// Set for `conflict` errors: which one.
+    public let conflict: Conflict?
 
     public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
         self.underlying = underlying
+        self.conflict = nil
+    }
+
+    /// A `conflict` error of the given kind.
+    public init(conflict: Conflict, _ message: String) {
+        self.code = .conflict
+        self.message = message
+        self.underlying = nil
+        self.conflict = conflict
     }
 
     public var description: String {

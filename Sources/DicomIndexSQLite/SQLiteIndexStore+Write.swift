@@ -146,7 +146,7 @@ extension SQLiteIndexStore {
         // this instance's rows. A replacement (the `replace` duplicate policy) and reindex do move
         // it: the newest copy of an instance decides, as for every other attribute.
         if case .insertIfAbsent = item.mode, study.disagreeing.contains("patient_ref") {
-            throw IndexError(.conflict, "study \(m.study.studyInstanceUID) is held under another patient (PatientID or issuer differ)")
+            throw IndexError(conflict: .studyOfAnotherPatient, "study \(m.study.studyInstanceUID) is held under another patient (PatientID or issuer differ)")
         }
         if study.inserted || study.former["patient_ref"] != nil { touched.studies.insert(studyRef) }
         if let formerPatient = study.former["patient_ref"].flatMap(Int64.fromDatabaseValue) {  // moved to another patient
@@ -168,7 +168,7 @@ extension SQLiteIndexStore {
             sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)
         let seriesRef = series.id
         if case .insertIfAbsent = item.mode, series.disagreeing.contains("study_ref") {
-            throw IndexError(.conflict, "series \(m.series.seriesInstanceUID) is held in another study")
+            throw IndexError(conflict: .seriesInAnotherStudy, "series \(m.series.seriesInstanceUID) is held in another study")
         }
         // A new series, or one whose modality or study changed: its study's series count or
         // modalities change.

@@ -57,9 +57,11 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler, RefusalOb
         case .io, .configuration, .notFound: "storage error"
         case .duplicateRejected: "SOP instance already stored"
         case .conflict:
-            if error.message.contains("is stored in another study") { "SOP Instance UID used in another study or series" }
-            else if error.message.contains("in another study") { "series belongs to another study" }
-            else { "study belongs to another patient" }
+            switch error.conflict {
+            case .instanceElsewhere?: "SOP Instance UID used in another study or series"
+            case .seriesInAnotherStudy?: "series belongs to another study"
+            case .studyOfAnotherPatient?, nil: "study belongs to another patient"
+            }
         }
     }
 

@@ -1,3 +1,5 @@
+import DicomIndex
+
 /// The one error type of the application layer. Messages name files and codes, never patient data.
 public struct ImagingIndexError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable, Codable {
@@ -28,11 +30,22 @@ public struct ImagingIndexError: Error, Sendable, CustomStringConvertible {
     public let code: Code
     public let message: String
     public let underlying: (any Error & Sendable)?
+    /// Set for `conflict` errors: which one (the index's kind, or `instanceElsewhere`).
+    public let conflict: IndexError.Conflict?
 
     public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
         self.underlying = underlying
+        self.conflict = nil
+    }
+
+    /// A `conflict` error of the given kind.
+    public init(conflict: IndexError.Conflict, _ message: String, underlying: (any Error & Sendable)? = nil) {
+        self.code = .conflict
+        self.message = message
+        self.underlying = underlying
+        self.conflict = conflict
     }
 
     /// Bad input (the sender's problem) rather than a failure of ImagingIndex.

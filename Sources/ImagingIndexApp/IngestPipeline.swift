@@ -198,7 +198,7 @@ public final class IngestPipeline: Sendable {
                         || stored.series?.seriesInstanceUID != metadata.series.seriesInstanceUID {
                         logger.warning("instance refused: its SOP Instance UID is stored in another study or series",
                                        metadata: ["dicom.sop_instance_uid": "\(sop)", "ingest.source": "\(source)"])
-                        throw ImagingIndexError(.conflict, "\(source): SOP instance \(sop) is stored in another study or series")
+                        throw ImagingIndexError(conflict: .instanceElsewhere, "\(source): SOP instance \(sop) is stored in another study or series")
                     }
                     counters.withLock { $0.duplicates += 1 }
                     logger.notice("duplicate SOP instance: first copy kept",
@@ -236,7 +236,8 @@ public final class IngestPipeline: Sendable {
                     logger.warning("instance refused: it would move a study or series to another patient or study",
                                    metadata: ["dicom.sop_instance_uid": "\(sop)", "ingest.source": "\(source)",
                                               "reason": "\(error.message)"])
-                    throw ImagingIndexError(.conflict, "\(source): \(error.message)", underlying: error)
+                    throw ImagingIndexError(conflict: error.conflict ?? .studyOfAnotherPatient, "\(source): \(error.message)",
+                                            underlying: error)
                 }
                 if error.code == .storage {
                     let full = (error.underlying as? StorageError)?.code == .outOfSpace

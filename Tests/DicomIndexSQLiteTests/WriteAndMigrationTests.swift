@@ -92,8 +92,10 @@ import DicomTestSupport
         let results = try f.store.commit([Fixture.write(intruder, received: 1_700_000_050),
                                           Fixture.write(wrongStudy, received: 1_600_000_000),
                                           Fixture.write(sibling, received: 1_700_000_060)])
-        for (result, level) in zip(results.prefix(2), ["study", "series"]) {
-            guard case .failure(let error) = result, error.code == .conflict, error.message.hasPrefix(level) else {
+        for (result, (level, kind)) in zip(results.prefix(2), [("study", IndexError.Conflict.studyOfAnotherPatient),
+                                                              ("series", .seriesInAnotherStudy)]) {
+            guard case .failure(let error) = result, error.code == .conflict, error.conflict == kind,
+                  error.message.hasPrefix(level) else {
                 Issue.record("\(level): \(result)")
                 continue
             }

@@ -168,8 +168,9 @@ func corpusData(_ path: String) throws -> Data { try Data(contentsOf: TestImages
             _ = try t.node.pipeline.ingest(clashing, origin: .importFile, source: "b")
             Issue.record("a SOP Instance UID of another study was taken as a duplicate")
         } catch {
-            #expect(error.code == .conflict, "\(error)")
+            #expect(error.code == .conflict && error.conflict == .instanceElsewhere, "\(error)")
             #expect(DicomNodeHandlers.status(for: error) == .cannotUnderstand)
+            #expect(DicomNodeHandlers.comment(for: error) == "SOP Instance UID used in another study or series")
         }
         #expect(t.node.pipeline.statistics.duplicates == 0)
         let record = try #require(try t.node.index.instance(sopInstanceUID: sop))
@@ -177,6 +178,28 @@ func corpusData(_ path: String) throws -> Data { try Data(contentsOf: TestImages
         #expect(try t.node.index.count(IndexQuery(level: .study)) == 1)
         // An identical copy is still an ordinary duplicate.
         #expect(try t.node.pipeline.ingest(try corpusData(original), origin: .importFile, source: "c") == .duplicate(sopInstanceUID: sop))
+    }
+
+    /// A new instance naming a stored series under another study is refused with that reason (the
+    /// C-STORE comment says which conflict it is), and the series stays where it is.
+    @Test func aSeriesNamedUnderAnotherStudyIsRefusedWithItsReason() throws {
+        let t = try TestNode()
+        defer { t.node.shutdown() }
+        _ = try t.node.pipeline.ingest(try corpusData(original), origin: .importFile, source: "a")
+        let stray = try DicomFile(data: try corpusData(original), options: [.keepOriginalCharacterSet])
+        try stray.put("1.2.826.0.1.3680043.10.1337.67", for: .studyInstanceUID)
+        try stray.put("1.2.826.0.1.3680043.10.1337.67.1.1", for: .sopInstanceUID)
+        let strayData = try stray.part10Data()
+        do throws(ImagingIndexError) {
+            _ = try t.node.pipeline.ingest(strayData, origin: .importFile, source: "b")
+            Issue.record("a series was taken into another study")
+        } catch {
+            #expect(error.code == .conflict && error.conflict == .seriesInAnotherStudy, "\(error)")
+            #expect(DicomNodeHandlers.comment(for: error) == "series belongs to another study")
+        }
+        #expect(try t.node.index.count(IndexQuery(level: .study)) == 1)
+        #expect(try t.instanceCount() == 1)
+        #expect(t.storedFiles().count == 1)
     }
 
     @Test func replaceStoresTheNewCopyInPlace() throws {
