@@ -266,9 +266,13 @@ public final class GroupCommitter: Sendable {
                 outcome.withLock { $0.sync = error }
                 return false
             }
+            // A write that found its instance indexed (`alreadyPresent`) leaves the stored file
+            // as it is: its staged copy stays in tmp/ for the caller to remove.
             let placed = results.indices.filter { i in
-                if case .success = results[i] { return writes[i].stagedFrom != nil }
-                return false
+                switch results[i] {
+                case .success(.alreadyPresent), .failure: false
+                case .success: writes[i].stagedFrom != nil
+                }
             }
             guard !placed.isEmpty else { return true }
             var refused: [Int: IndexError] = [:]

@@ -9,6 +9,9 @@ public struct InstanceWrite: Sendable {
         case insertIfAbsent
         /// Insert or replace the instance's row (and refresh its parents).
         case upsert
+        /// As `insertIfAbsent` for a new instance (it does not move a study or series to another
+        /// parent); as `upsert` when the SOP Instance UID is indexed (the `replace` duplicate policy).
+        case replaceIfPresent
     }
 
     public var metadata: InstanceMetadata

@@ -82,9 +82,11 @@ extension SQLiteIndexStore {
     private static func apply(_ item: InstanceWrite, db: Database, touched: inout Touched) throws -> InstanceWriteResult {
         let m = item.metadata
         let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, path, series_ref FROM instance WHERE sop_uid = ?"), arguments: [m.instance.sopInstanceUID])
-        if let existing, case .insertIfAbsent = item.mode {
+        if let existing, item.mode == .insertIfAbsent {
             return .alreadyPresent(id: existing["id"], path: existing["path"])
         }
+        // A new instance does not move its study or series to another parent; a replacement does.
+        let isNew = item.mode == .insertIfAbsent || (item.mode == .replaceIfPresent && existing == nil)
         // A new instance in a series and study that stay where they are (the common case) adds one
         // to their instance counts in place; anything else has its parents recounted (`refresh`).
         let counted = existing == nil ? ["num_instances"] : []
@@ -101,7 +103,7 @@ extension SQLiteIndexStore {
         let patient = try Self.writeEntity(db, Entity(
             table: "patient", key: [("patient_id", m.patient.patientID ?? ""), ("issuer", m.patient.issuerOfPatientID ?? "")],
             columns: [("name", name), ("birth_date", birthDate), ("sex", m.patient.sex), ("policy", item.policy)],
-            derived: ["name": [("name_ci", name.map(PersonName.matchKey)), ("name_fold", name.map(PersonName.foldedKey))]]),
+            derived: ["name": { [("name_ci", name.map(PersonName.matchKey)), ("name_fold", name.map(PersonName.foldedKey))] }]),
             sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)
         let patientRef = patient.id
         if let name, !name.isEmpty, patient.inserted || patient.disagreeing.contains("name") {
@@ -135,9 +137,9 @@ extension SQLiteIndexStore {
                       ("accession", m.study.accessionNumber), ("accession_issuer", m.study.accessionNumberIssuer),
                       ("study_id", m.study.studyID), ("description", m.study.studyDescription), ("referring", referring),
                       ("institution", m.study.institutionName), ("source_ae", item.sourceAETitle), ("policy", item.policy)],
-            derived: ["study_time": [("study_time_key", m.study.studyTime.flatMap { DicomDateTime.normalizedTime($0) })],
-                      "referring": [("referring_ci", referring.map(PersonName.matchKey)),
-                                    ("referring_fold", referring.map(PersonName.foldedKey))]],
+            derived: ["study_time": { [("study_time_key", m.study.studyTime.flatMap { DicomDateTime.normalizedTime($0) })] },
+                      "referring": { [("referring_ci", referring.map(PersonName.matchKey)),
+                                      ("referring_fold", referring.map(PersonName.foldedKey))] }],
             fillIfEmpty: [("hospital", item.hospital ?? "")], increment: counted),
             sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)
         let studyRef = study.id
@@ -145,7 +147,7 @@ extension SQLiteIndexStore {
         // under a reused Study Instance UID, a wrong worklist entry): refused, the savepoint undoes
         // this instance's rows. A replacement (the `replace` duplicate policy) and reindex do move
         // it: the newest copy of an instance decides, as for every other attribute.
-        if case .insertIfAbsent = item.mode, study.disagreeing.contains("patient_ref") {
+        if isNew, study.disagreeing.contains("patient_ref") {
             throw IndexError(conflict: .studyOfAnotherPatient, "study \(m.study.studyInstanceUID) is held under another patient (PatientID or issuer differ)")
         }
         if study.inserted || study.former["patient_ref"] != nil { touched.studies.insert(studyRef) }
@@ -163,11 +165,11 @@ extension SQLiteIndexStore {
                       ("series_date", m.series.seriesDate.map { DicomDateTime.normalizedDate($0) ?? $0 }),
                       ("series_time", seriesTime), ("manufacturer", m.series.manufacturer),
                       ("station_name", m.series.stationName), ("policy", item.policy)],
-            derived: ["series_time": [("series_time_key", seriesTime.flatMap { DicomDateTime.normalizedTime($0) })]],
+            derived: ["series_time": { [("series_time_key", seriesTime.flatMap { DicomDateTime.normalizedTime($0) })] }],
             increment: counted),
             sourceTime: sourceTime, sourceSOP: m.instance.sopInstanceUID)
         let seriesRef = series.id
-        if case .insertIfAbsent = item.mode, series.disagreeing.contains("study_ref") {
+        if isNew, series.disagreeing.contains("study_ref") {
             throw IndexError(conflict: .seriesInAnotherStudy, "series \(m.series.seriesInstanceUID) is held in another study")
         }
         // A new series, or one whose modality or study changed: its study's series count or
@@ -282,13 +284,14 @@ extension SQLiteIndexStore {
     }
 
     /// A patient, study or series row as one instance describes it. `columns` are compared with
-    /// the stored row; `derived` columns (match keys) are written along with their column;
-    /// `fillIfEmpty` columns are set only while the stored value is empty.
+    /// the stored row; `derived` columns (match keys) are written along with their column, and
+    /// computed only then (most instances change nothing); `fillIfEmpty` columns are set only
+    /// while the stored value is empty.
     struct Entity {
         let table: String
         let key: [(String, (any DatabaseValueConvertible)?)]
         let columns: [(String, (any DatabaseValueConvertible)?)]
-        var derived: [String: [(String, (any DatabaseValueConvertible)?)]] = [:]
+        var derived: [String: () -> [(String, (any DatabaseValueConvertible)?)]] = [:]
         var fillIfEmpty: [(String, String)] = []
         /// Count columns that go up by one when the row already exists (a new child).
         var increment: [String] = []
@@ -318,7 +321,7 @@ extension SQLiteIndexStore {
         let keyValues = StatementArguments(entity.key.map(\.1))
         guard let row = try Row.fetchOne(db.cachedStatement(sql: select), arguments: keyValues) else {
             var columns = entity.key + entity.columns
-            for (name, _) in entity.columns { columns += entity.derived[name] ?? [] }
+            for (name, _) in entity.columns { columns += entity.derived[name]?() ?? [] }
             columns += entity.fillIfEmpty.map { ($0.0, $0.1) }
             columns += [("source_time", sourceTime), ("source_sop", sourceSOP)]
             let insert = "INSERT INTO \(entity.table) (\(columns.map(\.0).joined(separator: ", "))) VALUES ("
@@ -343,7 +346,7 @@ extension SQLiteIndexStore {
             guard newer else { continue }
             former[name] = stored
             assigned.append((name, value))
-            assigned += entity.derived[name] ?? []
+            assigned += entity.derived[name]?() ?? []
         }
         if newer {
             for (index, (name, value)) in entity.fillIfEmpty.enumerated()

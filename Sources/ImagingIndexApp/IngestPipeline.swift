@@ -174,7 +174,9 @@ public final class IngestPipeline: Sendable {
 
     /// The duplicate policy, the durable file, the index commit: shared by every source. The file
     /// is staged; the group committer makes the batch's files durable and puts them in place
-    /// (`StagedFilePublisher`) before it commits their rows.
+    /// (`StagedFilePublisher`) before it commits their rows. Whether the SOP instance is already
+    /// stored is decided in the index transaction itself (no look-up before: a duplicate is rare,
+    /// and its staged copy is simply not put in place).
     /// `announced`: the write was announced to the committer; cleared once submitted.
     private func commit(_ metadata: InstanceMetadata, origin: Origin, sourceAETitle: String?, hospital: String?,
                         source: String, announced: inout Bool,
@@ -182,34 +184,6 @@ public final class IngestPipeline: Sendable {
         let sop = metadata.instance.sopInstanceUID
         let sendingAE = sourceAETitle ?? metadata.instance.sourceApplicationEntityTitle
         return try locks.withLock(sop) { () throws(ImagingIndexError) -> Outcome in
-            let exists: Bool
-            do throws(IndexError) {
-                exists = try index.containsInstance(sopInstanceUID: sop)
-            } catch {
-                throw ImagingIndexError(.indexUnavailable, "\(source): the index cannot be read: \(error.message)", underlying: error)
-            }
-            if exists {
-                switch duplicatePolicy {
-                case .keepFirst:
-                    // The same SOP Instance UID in another study or series is not a second copy
-                    // but a clash (two instances under one UID): refused, not acknowledged as kept.
-                    if let stored = try? index.query(IndexQuery(level: .instance, filters: [.sopInstanceUID: sop])).first,
-                       stored.study?.studyInstanceUID != metadata.study.studyInstanceUID
-                        || stored.series?.seriesInstanceUID != metadata.series.seriesInstanceUID {
-                        logger.warning("instance refused: its SOP Instance UID is stored in another study or series",
-                                       metadata: ["dicom.sop_instance_uid": "\(sop)", "ingest.source": "\(source)"])
-                        throw ImagingIndexError(conflict: .instanceElsewhere, "\(source): SOP instance \(sop) is stored in another study or series")
-                    }
-                    counters.withLock { $0.duplicates += 1 }
-                    logger.notice("duplicate SOP instance: first copy kept",
-                                  metadata: ["dicom.sop_instance_uid": "\(sop)", "ingest.source": "\(source)"])
-                    return .duplicate(sopInstanceUID: sop)
-                case .reject:
-                    throw ImagingIndexError(.duplicateRejected, "\(source): SOP instance \(sop) is already stored")
-                case .replace:
-                    break
-                }
-            }
             let staged: StagedFile
             do throws(StorageError) {
                 staged = try storeFile()
@@ -222,16 +196,20 @@ public final class IngestPipeline: Sendable {
             var write = InstanceWrite(metadata: identified, path: stored.relativePath, fileSize: stored.size,
                                       checksum: stored.checksum, receivedAt: stored.modified, sourceAETitle: sendingAE,
                                       origin: origin.rawValue, policy: policy.fingerprint,
-                                      mode: exists ? .upsert : .insertIfAbsent, citizen: citizen,
+                                      mode: duplicatePolicy == .replace ? .replaceIfPresent : .insertIfAbsent, citizen: citizen,
                                       hospital: hospital ?? self.hospital(sendingAE: sendingAE, metadata: metadata))
             write.stagedFrom = staged.temporaryPath
+            let result: InstanceWriteResult
             do throws(IndexError) {
                 let wasAnnounced = announced
                 announced = false
-                _ = try committer.submit(write, announced: wasAnnounced)
+                result = try committer.submit(write, announced: wasAnnounced)
             } catch {
                 unlink(staged.temporaryPath)  // still in tmp/ when its batch never got that far
-                if !exists { try? store.remove(relativePath: stored.relativePath) }
+                // Put in place, then the commit failed: a file no row names is removed.
+                if (try? index.containsInstance(sopInstanceUID: sop)) == false {
+                    try? store.remove(relativePath: stored.relativePath)
+                }
                 if error.code == .conflict {
                     logger.warning("instance refused: it would move a study or series to another patient or study",
                                    metadata: ["dicom.sop_instance_uid": "\(sop)", "ingest.source": "\(source)",
@@ -247,15 +225,42 @@ public final class IngestPipeline: Sendable {
                 throw ImagingIndexError(.indexUnavailable, "\(source): the index could not record it: \(error.message)",
                                         underlying: error)
             }
-            onStored?(metadata.series.seriesInstanceUID, metadata.study.studyInstanceUID)
-            if exists {
+            switch result {
+            case .alreadyPresent:
+                unlink(staged.temporaryPath)  // the stored copy stays
+                return try duplicate(metadata, source: source)
+            case .updated:
+                onStored?(metadata.series.seriesInstanceUID, metadata.study.studyInstanceUID)
                 counters.withLock { $0.replaced += 1 }
                 logger.notice("duplicate SOP instance: replaced", metadata: ["dicom.sop_instance_uid": "\(sop)"])
                 return .replaced(sopInstanceUID: sop, bytes: stored.size)
+            case .inserted:
+                onStored?(metadata.series.seriesInstanceUID, metadata.study.studyInstanceUID)
+                counters.withLock { $0.stored += 1 }
+                return .stored(sopInstanceUID: sop, bytes: stored.size)
             }
-            counters.withLock { $0.stored += 1 }
-            return .stored(sopInstanceUID: sop, bytes: stored.size)
         }
+    }
+
+    /// A second copy of a stored SOP instance, under `keepFirst` or `reject` (the index kept the
+    /// first). Under `keepFirst`, a "copy" in another study or series is not a copy but a clash
+    /// (two instances under one UID): refused, not acknowledged as kept.
+    private func duplicate(_ metadata: InstanceMetadata, source: String) throws(ImagingIndexError) -> Outcome {
+        let sop = metadata.instance.sopInstanceUID
+        if duplicatePolicy == .reject {
+            throw ImagingIndexError(.duplicateRejected, "\(source): SOP instance \(sop) is already stored")
+        }
+        if let stored = try? index.query(IndexQuery(level: .instance, filters: [.sopInstanceUID: sop])).first,
+           stored.study?.studyInstanceUID != metadata.study.studyInstanceUID
+            || stored.series?.seriesInstanceUID != metadata.series.seriesInstanceUID {
+            logger.warning("instance refused: its SOP Instance UID is stored in another study or series",
+                           metadata: ["dicom.sop_instance_uid": "\(sop)", "ingest.source": "\(source)"])
+            throw ImagingIndexError(conflict: .instanceElsewhere, "\(source): SOP instance \(sop) is stored in another study or series")
+        }
+        counters.withLock { $0.duplicates += 1 }
+        logger.notice("duplicate SOP instance: first copy kept",
+                      metadata: ["dicom.sop_instance_uid": "\(sop)", "ingest.source": "\(source)"])
+        return .duplicate(sopInstanceUID: sop)
     }
 
     /// Makes the index rows of a file already in the store again (reindex). Nothing is written

@@ -101,6 +101,15 @@ import DicomTestSupport
             }
         }
         #expect((try? results[2].get()) != nil)
+        // The same under the `replace` policy's mode: they are new instances, not replacements.
+        let replacing = try f.store.commit([Fixture.write(intruder, mode: .replaceIfPresent, received: 1_700_000_070),
+                                            Fixture.write(wrongStudy, mode: .replaceIfPresent, received: 1_700_000_080)])
+        for (result, kind) in zip(replacing, [IndexError.Conflict.studyOfAnotherPatient, .seriesInAnotherStudy]) {
+            guard case .failure(let error) = result, error.conflict == kind else {
+                Issue.record("\(kind): \(result)")
+                continue
+            }
+        }
         #expect(try f.store.query(IndexQuery(level: .patient)).map { $0.patient.patientID } == ["WRONG-1"])
         #expect(try f.store.query(IndexQuery(level: .study)).compactMap { $0.study?.studyInstanceUID } == ["3.1"])
         #expect(try f.store.count(IndexQuery(level: .instance)) == 2)
@@ -108,7 +117,8 @@ import DicomTestSupport
         // The instance resent under the corrected PatientID replaces itself: the study moves.
         var corrected = first
         corrected.patient.patientID = "RIGHT-1"
-        _ = try f.store.commit([Fixture.write(corrected, mode: .upsert, received: 1_700_000_100)])
+        let replaced = try f.store.commit([Fixture.write(corrected, mode: .replaceIfPresent, received: 1_700_000_100)])
+        #expect(try replaced[0].get() == .updated(id: try #require(try f.store.instance(sopInstanceUID: "3.1.1.1")).id))
         #expect(try f.store.query(IndexQuery(level: .patient)).map { $0.patient.patientID } == ["RIGHT-1"])
         #expect(try f.store.query(IndexQuery(level: .study))[0].study?.numberOfInstances == 2)
 

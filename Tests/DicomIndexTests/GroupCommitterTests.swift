@@ -14,11 +14,14 @@ final class RecordingStore: IndexStore {
     /// The batches rolled back by `beforeCommit`.
     let rolledBack = Mutex<[[String]]>([])
     let failSOP: String?
+    /// Found already indexed (`alreadyPresent`).
+    let presentSOP: String?
     let failWholeBatch: Bool
     let delay: TimeInterval
 
-    init(failSOP: String? = nil, failWholeBatch: Bool = false, delay: TimeInterval = 0.005) {
+    init(failSOP: String? = nil, presentSOP: String? = nil, failWholeBatch: Bool = false, delay: TimeInterval = 0.005) {
         self.failSOP = failSOP
+        self.presentSOP = presentSOP
         self.failWholeBatch = failWholeBatch
         self.delay = delay
     }
@@ -34,6 +37,7 @@ final class RecordingStore: IndexStore {
         }
         let results: [Result<InstanceWriteResult, IndexError>] = writes.enumerated().map { i, w in
             w.metadata.instance.sopInstanceUID == failSOP ? .failure(IndexError(.rejected, "refused"))
+                : w.metadata.instance.sopInstanceUID == presentSOP ? .success(.alreadyPresent(id: 99, path: w.path))
                 : .success(.inserted(id: Int64(i + 1)))
         }
         if let beforeCommit, !beforeCommit(results) {
@@ -232,18 +236,20 @@ func write(_ sop: String) -> InstanceWrite {
     }
 
     /// A batch with staged files: synced once, published inside its transaction before the
-    /// COMMIT (never after), and only the writes whose rows were applied are published. A batch
-    /// without staged files is neither synced nor published.
+    /// COMMIT (never after), and only the writes whose rows were applied are published: not a
+    /// refused one, nor one whose instance the index already holds (the stored file stays). A
+    /// batch without staged files is neither synced nor published.
     @Test func stagedFilesAreSyncedAndPublishedBeforeTheCommit() throws {
-        let store = RecordingStore(failSOP: "refused-row")
+        let store = RecordingStore(failSOP: "refused-row", presentSOP: "known")
         let barrier = RecordingBarrier(store: store)
         let committer = GroupCommitter(store: store, barrier: barrier)
         _ = try committer.submit(Self.staged("a"))
         #expect(throws: IndexError.self) { try committer.submit(Self.staged("refused-row")) }
+        #expect(try committer.submit(Self.staged("known")) == .alreadyPresent(id: 99, path: "p/known"))
         _ = try committer.submit(write("in-place"))
         committer.shutdown()
-        #expect(barrier.calls.withLock { $0 } == ["sync a", "publish a", "sync refused-row"])
-        #expect(store.batches.withLock { $0 } == [["a"], ["refused-row"], ["in-place"]])
+        #expect(barrier.calls.withLock { $0 } == ["sync a", "publish a", "sync refused-row", "sync known"])
+        #expect(store.batches.withLock { $0 } == [["a"], ["refused-row"], ["known"], ["in-place"]])
     }
 
     /// A file that cannot be put in place fails its write alone: the transaction is rolled back
