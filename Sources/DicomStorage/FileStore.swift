@@ -41,6 +41,8 @@ public final class FileStore: Sendable {
     private let ownerLock: Mutex<(owner: Int32, log: Int32, previous: [String])>
     /// Folders known to exist (`ensureDirectory`).
     private let knownFolders = Mutex<Set<String>>([])
+    /// The root folder, open for `syncfs` (-1: opened at each sync).
+    private let rootDescriptor: Int32
     static let publishLogName = ".publishing"
 
     public init(root: URL) throws(StorageError) {
@@ -70,13 +72,17 @@ public final class FileStore: Sendable {
             rmdir(building)
             throw failure
         }
+        rootDescriptor = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         temporaryRoot = URL(fileURLWithPath: final, isDirectory: true)
         temporaryPath = final
         let log = open(final + "/" + FileStore.publishLogName, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         ownerLock = Mutex((fd, log, []))
     }
 
-    deinit { closeTemporaryFolder() }
+    deinit {
+        closeTemporaryFolder()
+        if rootDescriptor >= 0 { Glibc.close(rootDescriptor) }
+    }
 
     /// Removes this store's folder in `tmp/` (what is left there was never acknowledged) and
     /// releases it. Call when the process is done storing; also done on deinit.
@@ -348,19 +354,31 @@ public final class FileStore: Sendable {
 
     /// `sync`: fsync the parents of new folders now (false when a `publish` syncs them later).
     /// Folders seen once are remembered (at most the 65,536 leaves): no system call for them again.
+    /// The leaf is made first; its parent only when that fails for want of it.
     private func ensureDirectory(_ folder: String, sync: Bool = true) throws(StorageError) {
         if knownFolders.withLock({ $0.contains(folder) }) { return }
-        if access(folder, F_OK) != 0 {
-            // Create the two levels and fsync their parents, so the new folders survive a crash.
-            let parent = String(folder[..<folder.lastIndex(of: "/")!])
-            for dir in [parent, folder] where access(dir, F_OK) != 0 {
-                if mkdir(dir, 0o755) != 0 && errno != EEXIST {
-                    throw StorageError.fromErrno(errno, "cannot create folder \(dir.split(separator: "/").last ?? "")")
-                }
-                if sync { try syncDirectory(String(dir[..<dir.lastIndex(of: "/")!])) }
+        let parent = String(folder[..<folder.lastIndex(of: "/")!])
+        if !(try makeFolder(folder, sync: sync)) {  // the parent is missing
+            _ = try makeFolder(parent, sync: sync)
+            guard try makeFolder(folder, sync: sync) else {
+                throw StorageError.fromErrno(ENOENT, "cannot create folder \(folder.split(separator: "/").last ?? "")")
             }
         }
         knownFolders.withLock { _ = $0.insert(folder) }
+    }
+
+    /// mkdir, and when it made the folder and `sync`, fsync of its parent (so that the new folder
+    /// survives a crash). false: its parent does not exist.
+    private func makeFolder(_ dir: String, sync: Bool) throws(StorageError) -> Bool {
+        if mkdir(dir, 0o755) == 0 {
+            if sync { try syncDirectory(String(dir[..<dir.lastIndex(of: "/")!])) }
+            return true
+        }
+        switch errno {
+        case EEXIST: return true
+        case ENOENT: return false
+        default: throw StorageError.fromErrno(errno, "cannot create folder \(dir.split(separator: "/").last ?? "")")
+        }
     }
 
     /// Renames a file into `destination`; a folder remembered but gone (removed by hand) is made
@@ -498,6 +516,9 @@ public final class FileStore: Sendable {
         guard let syncfs = FileStore.syncfsFunction else {
             sync()
             return nil
+        }
+        if rootDescriptor >= 0 {
+            return syncfs(rootDescriptor) == 0 ? nil : StorageError.fromErrno(errno, "cannot sync the store's file system")
         }
         let fd = open(rootPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return StorageError.fromErrno(errno, "cannot open the store's folder") }

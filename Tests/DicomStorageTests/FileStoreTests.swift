@@ -180,6 +180,16 @@ import DicomTestSupport
         let again = try store.stage(Data("second".utf8), sopInstanceUID: "1.5.9")
         #expect(store.publish([again]).allSatisfy { $0 == nil })
         #expect(try store.read(relativePath: again.stored.relativePath) == Data("second".utf8))
+        // Both levels gone (objects/ab removed): both are made again.
+        try FileManager.default.removeItem(at: folder.deletingLastPathComponent())
+        let third = try store.stage(Data("third".utf8), sopInstanceUID: "1.5.9")
+        #expect(store.publish([third]).allSatisfy { $0 == nil })
+        #expect(try store.read(relativePath: third.stored.relativePath) == Data("third".utf8))
+        // A new store (nothing remembered) makes a missing two-level folder at once.
+        try FileManager.default.removeItem(at: folder.deletingLastPathComponent())
+        let fresh = try FileStore(root: dir.url)
+        let fourth = try fresh.write(Data("fourth".utf8), sopInstanceUID: "1.5.9")
+        #expect(try fresh.read(relativePath: fourth.relativePath) == Data("fourth".utf8))
     }
 
     /// Staging into a full disk is refused as out of space and leaves no temporary file.
