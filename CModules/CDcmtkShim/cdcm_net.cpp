@@ -406,6 +406,7 @@ struct ServerConfig {
     uint32_t acseTimeout = 0;
     uint32_t dimseTimeout = 0;
     uint32_t maxAssociations = 0;
+    uint32_t shutdownGraceSeconds = 0;
     bool tls = false; // the acceptor network has the TLS transport layer
     void *context = nullptr;
     cdcm_association_callback onAssociation = nullptr;
@@ -436,6 +437,9 @@ struct cdcm_scp {
     std::condition_variable idle;
     size_t active = 0;                       // associations being served (guarded by mutex)
     std::map<uint64_t, std::thread> threads; // guarded by mutex
+    std::map<uint64_t, int> sockets;         // of associations being served, to end them after the
+                                             // shutdown grace (guarded by mutex)
+    std::atomic<uint32_t> abortedAtStop{0};
     std::vector<uint64_t> finished;          // ids of threads that can be joined (guarded by mutex)
 
     ~cdcm_scp() {
@@ -1406,11 +1410,20 @@ void serveAssociation(cdcm_scp *server, uint64_t id, T_ASC_Association *assoc) {
         return;
     }
     bool aborted = true;
+    if (DcmTransportConnection *connection = DUL_getTransportConnection(assoc->DULassociation)) {
+        std::lock_guard<std::mutex> lock(server->mutex);
+        server->sockets[id] = static_cast<int>(TransportSocketAccess::socketOf(connection));
+    }
     try {
         // From here on DcmSCP owns the association (its destructor drops and destroys it).
         worker->serve();
         aborted = !worker->released();
     } catch (...) {
+    }
+    {
+        // Before the socket is closed (with the worker): a shut-down after it could hit a reused descriptor.
+        std::lock_guard<std::mutex> lock(server->mutex);
+        server->sockets.erase(id);
     }
     worker.reset();
     if (config.onAssociationEnd != nullptr)
@@ -1795,6 +1808,7 @@ int32_t cdcm_scp_create(const cdcm_scp_config *config, cdcm_scp **out, cdcm_erro
         c.acseTimeout = config->acse_timeout_seconds;
         c.dimseTimeout = config->dimse_timeout_seconds;
         c.maxAssociations = config->max_associations;
+        c.shutdownGraceSeconds = config->shutdown_grace_seconds;
         c.context = config->context;
         c.onAssociation = config->on_association;
         c.onAssociationEnd = config->on_association_end;
@@ -1880,10 +1894,19 @@ int32_t cdcm_scp_run(cdcm_scp *scp, cdcm_error *error) {
         status = internalFailure(error, "cdcm_scp_run");
     }
     retireListeningSocket(scp);
-    // Whatever ended the loop, the association threads use the server: wait for all of them.
+    // Whatever ended the loop, the association threads use the server: wait for all of them. Past
+    // the grace period, the connections of those still open are shut down: their next read or
+    // write fails and they end (a C-STORE in progress is not stored, nothing half-written stays).
     {
         std::unique_lock<std::mutex> lock(scp->mutex);
-        scp->idle.wait(lock, [scp] { return scp->active == 0; });
+        const auto done = [scp] { return scp->active == 0; };
+        const uint32_t grace = scp->config.shutdownGraceSeconds;
+        if (grace > 0 && !scp->idle.wait_for(lock, std::chrono::seconds(grace), done)) {
+            scp->abortedAtStop.store(static_cast<uint32_t>(scp->sockets.size()));
+            for (const auto &entry : scp->sockets)
+                ::shutdown(entry.second, SHUT_RDWR);
+        }
+        scp->idle.wait(lock, done);
     }
     try {
         joinFinished(scp);
@@ -1897,6 +1920,10 @@ int32_t cdcm_scp_run(cdcm_scp *scp, cdcm_error *error) {
 void cdcm_scp_stop(cdcm_scp *scp) {
     if (scp != nullptr)
         scp->stopRequested.store(true);
+}
+
+uint32_t cdcm_scp_aborted_at_stop(const cdcm_scp *scp) {
+    return scp != nullptr ? scp->abortedAtStop.load() : 0;
 }
 
 uint16_t cdcm_scp_port(const cdcm_scp *scp) {

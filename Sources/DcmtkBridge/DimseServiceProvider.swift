@@ -132,6 +132,9 @@ public final class DimseServiceProvider: @unchecked Sendable {  // the handle is
         public var acseTimeoutSeconds: UInt32 = 30
         public var dimseTimeoutSeconds: UInt32 = 60
         public var maxAssociations: UInt32 = 32
+        /// After `stop()`, how long associations in flight may take to end; those still open then
+        /// are aborted. 0: no bound.
+        public var shutdownGraceSeconds: UInt32 = 30
         public var temporaryFolder: String
         /// DICOM TLS on the port: the server's PEM certificate (chain). nil = plain TCP.
         public var certificatePath: String?
@@ -175,6 +178,7 @@ public final class DimseServiceProvider: @unchecked Sendable {  // the handle is
         config.acse_timeout_seconds = configuration.acseTimeoutSeconds
         config.dimse_timeout_seconds = configuration.dimseTimeoutSeconds
         config.max_associations = configuration.maxAssociations
+        config.shutdown_grace_seconds = configuration.shutdownGraceSeconds
         config.temporary_folder = UnsafePointer(tmp)
         config.context = box.toOpaque()
         config.on_association = onAssociation
@@ -218,8 +222,12 @@ public final class DimseServiceProvider: @unchecked Sendable {  // the handle is
         if status != 0 { throw DcmtkError(status: status, error: error) }
     }
 
-    /// Stops accepting; `run()` returns once the associations in flight are done. Thread-safe.
+    /// Stops accepting; `run()` returns once the associations in flight are done, or aborted past
+    /// `shutdownGraceSeconds`. Thread-safe.
     public func stop() { cdcm_scp_stop(handle) }
+
+    /// How many associations the last `run()` aborted at its stop (they outlived the grace period).
+    public var abortedAtStop: Int { Int(cdcm_scp_aborted_at_stop(handle)) }
 }
 
 /// Holds the delegate for the C callbacks' context pointer.

@@ -33,6 +33,7 @@ public final class DimseService: Service, Sendable {
             config.acseTimeoutSeconds = c.acseTimeoutSeconds
             config.dimseTimeoutSeconds = c.dimseTimeoutSeconds
             config.maxAssociations = c.maxAssociations
+            config.shutdownGraceSeconds = c.shutdownGraceSeconds
             if let tls {
                 config.certificatePath = tls.certificatePath
                 config.keyPath = tls.keyPath
@@ -92,8 +93,13 @@ public final class DimseService: Service, Sendable {
             return outcome
         } onCancelOrGracefulShutdown: {
             logger.info("DICOM listener stopping: no new associations; waiting for those in flight",
-                        metadata: ["dicom.open_associations": "\(node.openAssociations)"])
+                        metadata: ["dicom.open_associations": "\(node.openAssociations)",
+                                   "dicom.shutdown_grace_seconds": "\(node.configuration.shutdownGraceSeconds)"])
             provider.stop()
+        }
+        if provider.abortedAtStop > 0 {
+            logger.warning("associations still open after the shutdown grace period were aborted",
+                           metadata: ["dicom.aborted_associations": "\(provider.abortedAtStop)"])
         }
         logger.info("DICOM listener stopped")
         if case .failure(let error) = result {

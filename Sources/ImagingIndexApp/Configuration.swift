@@ -53,7 +53,7 @@ public struct Configuration: Sendable {
     static let knownKeys: Set<String> = ["extraTags", "duplicatePolicy", "workers", "maxCommitBatch", "logLevel", "dicom",
                                          "identity", "http", "thumbnails", "access"]
     static let knownDicomKeys: Set<String> = ["aeTitle", "port", "bindAddress", "peers", "acceptAnyPeer", "maxPDU",
-                                              "acseTimeout", "dimseTimeout", "maxAssociations", "maxFindMatches", "tls"]
+                                              "acseTimeout", "dimseTimeout", "shutdownGrace", "maxAssociations", "maxFindMatches", "tls"]
     static let knownPeerKeys: Set<String> = ["aeTitle", "host", "port", "hospital", "permissions", "role",
                                              "emergencyOverride", "certificateSHA256"]
     static let knownThumbnailKeys: Set<String> = ["enabled", "size", "workers", "quietSeconds", "maxDelaySeconds",
@@ -248,6 +248,7 @@ public struct Configuration: Sendable {
         if let n = try number("maxPDU", 4096...1_048_576) { d.maxReceivePDU = UInt32(n) }
         if let n = try number("acseTimeout", 1...3600) { d.acseTimeoutSeconds = UInt32(n) }
         if let n = try number("dimseTimeout", 1...3600) { d.dimseTimeoutSeconds = UInt32(n) }
+        if let n = try number("shutdownGrace", 1...3600) { d.shutdownGraceSeconds = UInt32(n) }
         if let n = try number("maxAssociations", 1...1000) { d.maxAssociations = UInt32(n) }
         if let n = try number("maxFindMatches", 1...1_000_000) { d.maxFindMatches = n }
         if let value = object["tls"] {

@@ -203,6 +203,10 @@ typedef struct cdcm_scp_config {
     uint32_t dimse_timeout_seconds;   /* also the idle timeout of an open association; must be finite */
                                       /* (>= 1; an association idle that long is aborted) */
     uint32_t max_associations;        /* size of the worker pool (>= 1) */
+    uint32_t shutdown_grace_seconds;  /* after a stop, how long associations in flight may take to
+                                       * end by themselves; those still open then are aborted (their
+                                       * connections shut down). 0: no bound (each ends by itself or
+                                       * at its DIMSE timeout) */
     const char *temporary_folder;     /* where C-STORE data sets are written (same file system as the store) */
     void *context;
     cdcm_association_callback on_association;
@@ -262,7 +266,7 @@ typedef struct cdcm_scp cdcm_scp;
  * cdcm_scp_port). The sockets are close-on-exec.) */
 int32_t cdcm_scp_create(const cdcm_scp_config *config, cdcm_scp **out, cdcm_error *error);
 /* Runs the accept loop on the calling thread until cdcm_scp_stop; returns after in-flight
- * associations have finished (bounded by the DIMSE timeout). */
+ * associations have finished, or, once shutdown_grace_seconds have passed, have been aborted. */
 /* (The loop polls for connections with a 1 s timeout, so it sees a stop within about 1 s. A peer
  * that opens a TCP connection without sending its A-ASSOCIATE-RQ holds the loop for up to the ACSE
  * timeout (DCMTK reads the request before handing the connection over); with TLS the handshake
@@ -270,9 +274,11 @@ int32_t cdcm_scp_create(const cdcm_scp_config *config, cdcm_scp **out, cdcm_erro
  * loop for at most about twice the ACSE timeout). Each accepted association
  * runs on its own thread; beyond max_associations the request is rejected (2, 3, 2). Once stopped,
  * the port refuses new connections at once while in-flight associations finish (an idle one ends
- * at its DIMSE timeout). A stop is final: run returns at once if called again. CDCM_ERR_ARGUMENT
+ * at its DIMSE timeout, or is aborted once shutdown_grace_seconds have passed). A stop is final: run returns at once if called again. CDCM_ERR_ARGUMENT
  * if run is already running.) */
 int32_t cdcm_scp_run(cdcm_scp *scp, cdcm_error *error);
+/* How many associations the last run aborted because they outlived shutdown_grace_seconds. */
+uint32_t cdcm_scp_aborted_at_stop(const cdcm_scp *scp);
 /* Asks the accept loop to stop (thread-safe, returns at once). */
 void cdcm_scp_stop(cdcm_scp *scp);
 /* The port actually bound (useful with port 0, if supported). */
