@@ -124,3 +124,43 @@ public final class StoreSCP: @unchecked Sendable {  // the Process is only touch
         process.waitUntilExit()
     }
 }
+
+/// pynetdicom holding associations open (`Tests/peers/hold_associations.py`): `count`
+/// Verification associations for `seconds`, then released. Killed when released early.
+public final class HeldAssociations: @unchecked Sendable {  // the Process is only touched by the test that owns this
+    public let process: Process
+    /// What the peer said once it had opened them, e.g. `{"open": 4}`.
+    public let said: String
+
+    public init(port: UInt16, calling: String, called: String = "IMAGINGINDEX", count: Int, seconds: Double) throws {
+        process = ProcessRunner.process(URL(fileURLWithPath: "/usr/bin/env"), ["python3",
+            TestImages.packageRoot.appendingPathComponent("Tests/peers/hold_associations.py").path,
+            "127.0.0.1", String(port), calling, called, String(count), String(seconds)])
+        let opened = Pipe()
+        process.standardOutput = opened
+        try process.run()
+        // Wait until they are open (Python starts slowly on a busy machine).
+        var said = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !said.contains("\"open\"") && Date() < deadline {
+            let chunk = opened.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            said += String(decoding: chunk, as: UTF8.self)
+        }
+        self.said = said
+    }
+
+    /// How many associations it opened (nil: it said nothing).
+    public var opened: Int? {
+        guard let range = said.range(of: "\"open\": ") else { return nil }
+        return Int(said[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    /// Waits for the peer to release them and exit.
+    public func waitUntilReleased() { process.waitUntilExit() }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}

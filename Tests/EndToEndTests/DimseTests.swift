@@ -231,25 +231,12 @@ import DicomTestSupport
         #expect(server.log.contains("association aborted"))
 
         // Beyond maxAssociations (4): rejected as local limit exceeded.
-        let holder = ProcessRunner.process(URL(fileURLWithPath: "/usr/bin/env"), ["python3",
-            TestImages.packageRoot.appendingPathComponent("Tests/peers/hold_associations.py").path,
-            "127.0.0.1", port, "VIEWER", "IMAGINGINDEX", "4", "8"])
-        let opened = Pipe()
-        holder.standardOutput = opened
-        try holder.run()
-        // Wait until the four associations are open (Python starts slowly on a busy machine).
-        var said = ""
-        let deadline = Date().addingTimeInterval(60)
-        while !said.contains("\"open\"") && Date() < deadline {
-            let chunk = opened.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            said += String(decoding: chunk, as: UTF8.self)
-        }
-        #expect(said.contains("\"open\": 4"), "\(said)")
+        let holder = try HeldAssociations(port: server.port, calling: "VIEWER", count: 4, seconds: 8)
+        #expect(holder.opened == 4, "\(holder.said)")
         let over = try scu("echoscu", calling: "VIEWER", [])
         #expect(over.status != 0)
         #expect(over.stderr.contains("Local Limit Exceeded"), "\(over.stderr)")
-        holder.waitUntilExit()
+        holder.waitUntilReleased()
         #expect(try scu("echoscu", calling: "VIEWER", []).status == 0)
 
         // A data set that is not the instance the request names: 0xA900.

@@ -13,31 +13,15 @@ import DicomTestSupport
                 "peers": [ { "aeTitle": "VIEWER", "host": "127.0.0.1", "hospital": "Chợ Rẫy", "permissions": ["query"] } ] } }
             """)
         // One association, held for 5 minutes.
-        let holder = ProcessRunner.process(URL(fileURLWithPath: "/usr/bin/env"), ["python3",
-            TestImages.packageRoot.appendingPathComponent("Tests/peers/hold_associations.py").path,
-            "127.0.0.1", String(server.port), "VIEWER", "IMAGINGINDEX", "1", "300"])
-        let opened = Pipe()
-        holder.standardOutput = opened
-        try holder.run()
-        defer {
-            if holder.isRunning { kill(holder.processIdentifier, SIGKILL) }
-            holder.waitUntilExit()
-        }
-        var said = ""
-        let deadline = Date().addingTimeInterval(60)
-        while !said.contains("\"open\"") && Date() < deadline {
-            let chunk = opened.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            said += String(decoding: chunk, as: UTF8.self)
-        }
-        try #require(said.contains("\"open\": 1"), "\(said)")
+        let holder = try HeldAssociations(port: server.port, calling: "VIEWER", count: 1, seconds: 300)
+        try #require(holder.opened == 1, "\(holder.said)")
 
         let asked = Date()
         let status = server.stop(timeout: 120)
         let took = Date().timeIntervalSince(asked)
         #expect(status == 0, "\(server.log)")
         #expect(took >= 1.5, "the association in flight was not given its grace period (\(took) s)")
-        #expect(holder.isRunning, "the server waited for the peer to release")
+        #expect(holder.process.isRunning, "the server waited for the peer to release")
         #expect(server.log.contains("associations still open after the shutdown grace period were aborted"), "\(server.log)")
         #expect(server.log.contains("dicom.aborted_associations=1"), "\(server.log)")
     }
