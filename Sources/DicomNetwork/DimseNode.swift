@@ -243,7 +243,9 @@ public final class DimseNode: DimseServiceProviderDelegate {
                         }
                     }
                 } else {
-                    try response.putEmptySequence(tag)
+                    // A binary return key (OB, OW, ...) has no value here and no empty sequence
+                    // form: it is left out rather than failing the query.
+                    try? response.putEmptySequence(tag)
                 }
             } else {
                 try response.put(attributes[tag] ?? "", for: tag)

@@ -35,7 +35,9 @@ public struct FindRequest: Sendable {
         var keys: [DicomTag: String] = [:]
         var returnKeys: [DicomTag] = []
         var sequences = Set<DicomTag>()
-        for tag in identifier.topLevelTags where tag != Self.queryRetrieveLevel && tag != .specificCharacterSet {
+        // Group lengths (gggg,0000), which some older SCUs still send, are neither matched nor returned.
+        for tag in identifier.topLevelTags
+        where tag != Self.queryRetrieveLevel && tag != .specificCharacterSet && tag.element != 0x0000 {
             if let value = identifier.string(tag) {
                 keys[tag] = value
             } else {

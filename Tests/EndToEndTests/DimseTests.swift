@@ -129,6 +129,20 @@ import DicomTestSupport
         _ = pacsFind
     }
 
+    /// Return keys some SCUs send that have no value to give: a group length (0008,0000) and a
+    /// binary (OW) element. The query is answered as if they were not there.
+    @Test func aGroupLengthOrBinaryReturnKeyDoesNotFailTheQuery() throws {
+        #expect(try store(["bachmai/ct-head-1.dcm"]).status == 0)
+        let keys = #"{"PatientID": "001085012345", "StudyInstanceUID": "", "0x00080000/UL": 0, "0x00281201/OW": ""}"#
+        let result = try PythonPeer.run("find_json.py", ["127.0.0.1", port, "VIEWER", "IMAGINGINDEX", "S", "STUDY", keys])
+        let said = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(said?["final"] as? Int == 0, "\(result.stdout) \(result.stderr)")
+        let answers = said?["answers"] as? [[String: Any]] ?? []
+        #expect(answers.count == 1, "\(result.stdout)")
+        #expect((answers.first?["0020000D"] as? [String: Any])?["Value"] as? [String] == ["1.2.826.0.1.3680043.10.1337.1.1"])
+        #expect(answers.first?["00080000"] == nil)
+    }
+
     @Test func findAtEveryLevelInBothModels() throws {
         let all = TestImages.manifest.files.filter { ($0["TransferSyntaxUID"] ?? "") == "1.2.840.10008.1.2.1" }.map(\.path)
         #expect(try store(all).status == 0)

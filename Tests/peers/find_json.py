@@ -2,7 +2,8 @@
 
 usage: find_json.py HOST PORT CALLING CALLED MODEL(P|S) LEVEL KEYS_JSON
 KEYS_JSON: {"PatientID": "...", "IssuerOfPatientID": "...", "StudyInstanceUID": "",
-            "OtherPatientIDsSequence": []}  (a list value asks for a sequence return key)
+            "OtherPatientIDsSequence": []}  (a list value asks for a sequence return key;
+            "0x00080000/UL": 0 adds an element by tag and VR, "" for an empty value)
 """
 import json
 import sys
@@ -17,7 +18,11 @@ assoc = connect(host, port, calling, called, sop)
 query = Dataset()
 query.QueryRetrieveLevel = level
 for keyword, value in json.loads(keys).items():
-    setattr(query, keyword, [] if isinstance(value, list) else value)
+    if keyword.startswith("0x"):
+        tag, vr = keyword.split("/")
+        query.add_new(int(tag, 16), vr, None if value == "" else value)
+    else:
+        setattr(query, keyword, [] if isinstance(value, list) else value)
 answers = []
 final = None
 for status, identifier in assoc.send_c_find(query, sop):
