@@ -80,6 +80,7 @@ extension DicomTag {
     // Instance
     public static let sopClassUID = DicomTag(0x0008, 0x0016)
     public static let sopInstanceUID = DicomTag(0x0008, 0x0018)
+    public static let retrieveAETitle = DicomTag(0x0008, 0x0054)
     public static let instanceNumber = DicomTag(0x0020, 0x0013)
     public static let rows = DicomTag(0x0028, 0x0010)
     public static let columns = DicomTag(0x0028, 0x0011)

@@ -28,7 +28,6 @@ extension DicomTag {
     public static let numberOfSeriesRelatedInstances = DicomTag(0x0020, 0x1209)
     public static let sopClassesInStudy = DicomTag(0x0008, 0x0062)
     public static let instanceAvailability = DicomTag(0x0008, 0x0056)
-    public static let retrieveAETitle = DicomTag(0x0008, 0x0054)
 }
 
 extension QueryMatch {

@@ -158,9 +158,13 @@ public final class DimseNode: DimseServiceProviderDelegate {
         var matches = 0
         var cancelled = false
         var buildError: String?
+        // Where the matches can be retrieved from (C-MOVE, C-GET): this node.
+        let retrieveAETitle = request.returnKeys.contains(.retrieveAETitle) ? configuration.aeTitle : nil
         let answer = query.find(request, context: context, limit: configuration.maxFindMatches) { match in
             do throws(DcmtkError) {
-                let response = try Self.response(for: request, attributes: match.attributes, sequences: match.sequences)
+                var attributes = match.attributes
+                if let retrieveAETitle { attributes[.retrieveAETitle] = retrieveAETitle }
+                let response = try Self.response(for: request, attributes: attributes, sequences: match.sequences)
                 matches += 1
                 cancelled = respond(response)
                 return cancelled

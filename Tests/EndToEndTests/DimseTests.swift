@@ -150,7 +150,7 @@ import DicomTestSupport
 
         // Study Root, STUDY level, by PatientID: only the keys asked for, plus the unique key.
         var (r, m) = try find(["QueryRetrieveLevel=STUDY", "PatientID=\(bachmai)", "PatientName", "ModalitiesInStudy",
-                               "NumberOfStudyRelatedInstances", "StudyDate"])
+                               "NumberOfStudyRelatedInstances", "StudyDate", "RetrieveAETitle"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(m.count == 1)
         #expect(m.first?.string(.patientName) == "Nguyễn^Văn Hùng")
@@ -158,6 +158,7 @@ import DicomTestSupport
         #expect(m.first?.string(.accessionNumber) == nil)  // not asked for: not returned
         #expect(m.first?.string(.specificCharacterSet) == "ISO_IR 192")
         #expect(Int(m.first?.string(DicomTag(0x0020, 0x1208)) ?? "") ?? 0 >= 3)
+        #expect(m.first?.string(DicomTag(0x0008, 0x0054)) == "IMAGINGINDEX")  // where to retrieve it from
 
         // Wildcards (case-insensitive names), date ranges, UID lists.
         (r, m) = try find(["QueryRetrieveLevel=STUDY", "PatientName=NGUY*", "StudyInstanceUID"])
