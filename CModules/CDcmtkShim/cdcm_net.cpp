@@ -323,6 +323,25 @@ const char *const kPlainTransferSyntaxes[] = {
     UID_BigEndianExplicitTransferSyntax,
 };
 
+// Storage SOP classes of patient objects added to the standard after DCMTK 3.6.7's table
+// (PS3.4 B.5). Non-patient objects (hanging protocols, color palettes, implant templates,
+// protocols, inventories) stay out, as in DCMTK's table: they carry no patient or study to index.
+const char *const kNewerStorageSOPClasses[] = {
+    "1.2.840.10008.5.1.4.1.1.6.3",     // Photoacoustic Image
+    "1.2.840.10008.5.1.4.1.1.9.1.4",   // General 32-bit ECG Waveform
+    "1.2.840.10008.5.1.4.1.1.9.100.1", // Waveform Presentation State
+    "1.2.840.10008.5.1.4.1.1.9.100.2", // Waveform Acquisition Presentation State
+    "1.2.840.10008.5.1.4.1.1.11.12",   // Variable Modality LUT Softcopy Presentation State
+    "1.2.840.10008.5.1.4.1.1.66.7",    // Label Map Segmentation
+    "1.2.840.10008.5.1.4.1.1.66.8",    // Height Map Segmentation
+    "1.2.840.10008.5.1.4.1.1.77.1.8",  // Confocal Microscopy Image
+    "1.2.840.10008.5.1.4.1.1.77.1.9",  // Confocal Microscopy Tiled Pyramidal Image
+    "1.2.840.10008.5.1.4.1.1.88.77",   // Waveform Annotation SR
+    "1.2.840.10008.5.1.4.1.1.481.23",  // Enhanced RT Image
+    "1.2.840.10008.5.1.4.1.1.481.24",  // Enhanced Continuous RT Image
+    "1.2.840.10008.5.1.4.1.1.481.25",  // RT Patient Position Acquisition Instruction
+};
+
 struct SopTables {
     std::unordered_set<std::string> storage;
     std::unordered_set<std::string> storageSyntaxes;
@@ -330,6 +349,8 @@ struct SopTables {
         for (int i = 0; i < numberOfDcmAllStorageSOPClassUIDs; ++i)
             if (dcmAllStorageSOPClassUIDs[i] != nullptr)
                 storage.insert(dcmAllStorageSOPClassUIDs[i]);
+        for (const char *uid : kNewerStorageSOPClasses)
+            storage.insert(uid);
         for (const char *ts : kStorageTransferSyntaxes)
             storageSyntaxes.insert(ts);
     }

@@ -129,6 +129,30 @@ import DicomTestSupport
         _ = pacsFind
     }
 
+    /// Storage SOP classes newer than DCMTK 3.6.7's table are accepted and stored like the others.
+    @Test func storageClassesNewerThanDCMTKsTableAreStored() throws {
+        let classes = ["1.2.840.10008.5.1.4.1.1.6.3",      // Photoacoustic Image
+                       "1.2.840.10008.5.1.4.1.1.66.7",     // Label Map Segmentation
+                       "1.2.840.10008.5.1.4.1.1.481.23"]   // Enhanced RT Image
+        var files: [String] = []
+        for (n, uid) in classes.enumerated() {
+            let file = dir.appending("new-class-\(n).dcm")
+            try FileManager.default.copyItem(at: TestImages.url("bachmai/ct-head-1.dcm"), to: file)
+            let modified = try DcmtkTool.run("dcmodify", ["-nb", "-m", "(0008,0016)=\(uid)",
+                                                          "-m", "(0008,0018)=1.2.826.0.1.3680043.10.1337.78.\(n)", file.path])
+            try #require(modified.status == 0, "\(modified.stderr)")
+            files.append(file.path)
+        }
+        let result = try PythonPeer.run("store_own_classes.py", ["127.0.0.1", port, "BACHMAI", "IMAGINGINDEX"] + files)
+        let said = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let statuses = said?["statuses"] as? [String: Any] ?? [:]
+        for uid in classes { #expect(statuses[uid] as? Int == 0, "\(uid): \(result.stdout) \(result.stderr)") }
+        let (_, found) = try find(["QueryRetrieveLevel=IMAGE", "StudyInstanceUID=1.2.826.0.1.3680043.10.1337.1.1",
+                                   "SeriesInstanceUID=\(try DicomFile(path: files[0]).metadata().series.seriesInstanceUID)",
+                                   "SOPInstanceUID", "SOPClassUID"])
+        #expect(Set(found.compactMap { $0.string(.sopClassUID) }).isSuperset(of: classes))
+    }
+
     /// Return keys some SCUs send that have no value to give: a group length (0008,0000) and a
     /// binary (OW) element. The query is answered as if they were not there.
     @Test func aGroupLengthOrBinaryReturnKeyDoesNotFailTheQuery() throws {

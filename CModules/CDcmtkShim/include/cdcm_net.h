@@ -247,7 +247,8 @@ typedef struct cdcm_scp cdcm_scp;
 
 /* Creates the SCP and binds the port (fails with CDCM_ERR_IO and the reason if it is taken).
  * Presentation contexts: Verification; Patient Root and Study Root FIND/MOVE/GET; every storage
- * SOP class DCMTK knows (dcmAllStorageSOPClassUIDs), each with the transfer syntaxes:
+ * SOP class DCMTK knows (dcmAllStorageSOPClassUIDs) and the patient storage classes added to the
+ * standard since (kNewerStorageSOPClasses), each with the transfer syntaxes:
  * implicit/explicit little endian,
  * explicit big endian, deflated, JPEG baseline/extended/lossless 14 and SV1, JPEG-LS lossless and
  * near-lossless, JPEG 2000 lossless and lossy, RLE, MPEG2 MP@ML/MP@HL, MPEG-4 AVC variants, HEVC
