@@ -12,7 +12,8 @@ import DicomTestSupport
               { "aeTitle": "BACHMAI", "host": "127.0.0.1", "hospital": "Bệnh viện Bạch Mai", "permissions": ["store"] },
               { "aeTitle": "VIEWER", "host": "127.0.0.1", "hospital": "Bệnh viện Chợ Rẫy", "permissions": ["query", "retrieve"] },
               { "aeTitle": "ELSEWHERE", "host": "10.1.2.3", "hospital": "Far away" },
-              { "aeTitle": "DEST", "host": "127.0.0.1", "port": PORT, "hospital": "Viewer workstation", "permissions": [] }
+              { "aeTitle": "DEST", "host": "127.0.0.1", "port": PORT, "hospital": "Viewer workstation", "permissions": [] },
+              { "aeTitle": "DOWN", "host": "127.0.0.1", "port": 9, "hospital": "Switched off", "permissions": [] }
             ] } }
         """
 
@@ -232,6 +233,11 @@ import DicomTestSupport
         #expect(move.status == 0, "\(move.stderr)")
         #expect(destination.received == 4)
 
+        // A known destination that does not answer: every sub-operation fails, and the final status says so.
+        let down = try scu("movescu", calling: "VIEWER", ["-v", "-S", "-aem", "DOWN", "-k", "QueryRetrieveLevel=STUDY",
+                                                          "-k", "StudyInstanceUID=1.2.826.0.1.3680043.10.1337.1.1"])
+        #expect(down.stderr.contains("Received Final Move Response (Refused: OutOfResourcesSubOperations)"), "\(down.stderr)")
+
         let unknown = try scu("movescu", calling: "VIEWER", ["-S", "-aem", "NOWHERE", "-k", "QueryRetrieveLevel=STUDY",
                                                              "-k", "StudyInstanceUID=1.2.826.0.1.3680043.10.1337.1.1"])
         #expect(unknown.stderr.contains("MoveDestinationUnknown") || unknown.stderr.contains("a801") || unknown.stderr.contains("A801"),
@@ -239,9 +245,13 @@ import DicomTestSupport
 
         let got = dir.appending("got")
         try FileManager.default.createDirectory(at: got, withIntermediateDirectories: true)
-        _ = try scu("getscu", calling: "VIEWER", ["-S", "-od", got.path, "-k", "QueryRetrieveLevel=SERIES",
-                                                  "-k", "StudyInstanceUID=1.2.826.0.1.3680043.10.1337.1.1",
-                                                  "-k", "SeriesInstanceUID=1.2.826.0.1.3680043.10.1337.2.1"])
+        let get = try scu("getscu", calling: "VIEWER", ["-v", "-S", "-od", got.path, "-k", "QueryRetrieveLevel=SERIES",
+                                                        "-k", "StudyInstanceUID=1.2.826.0.1.3680043.10.1337.1.1",
+                                                        "-k", "SeriesInstanceUID=1.2.826.0.1.3680043.10.1337.2.1"])
+        #expect(get.status == 0, "\(get.stderr)")
+        // The final response's sub-operation counts (getscu -v prints them).
+        #expect(get.stderr.contains("Number of Completed Suboperations : 3"), "\(get.stderr)")
+        #expect(get.stderr.contains("Number of Failed Suboperations    : 0"), "\(get.stderr)")
         let gotFiles = try FileManager.default.contentsOfDirectory(atPath: got.path)
         #expect(gotFiles.count == 3)
         // A retrieve names entities: PatientID=* would move every patient, and is refused.
