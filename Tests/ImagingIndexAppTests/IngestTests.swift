@@ -155,23 +155,31 @@ func corpusData(_ path: String) throws -> Data { try Data(contentsOf: TestImages
         #expect(try t.instanceCount() == 1)
     }
 
+    /// Ingests `original` with the given attributes changed: the error it is refused with, or nil
+    /// when it is taken.
+    func refusal(_ t: TestNode, changing changes: [DicomTag: String]) throws -> ImagingIndexError? {
+        let file = try DicomFile(data: try corpusData(original), options: [.keepOriginalCharacterSet])
+        for (tag, value) in changes { try file.put(value, for: tag) }
+        let data = try file.part10Data()
+        do throws(ImagingIndexError) {
+            _ = try t.node.pipeline.ingest(data, origin: .importFile, source: "changed")
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     /// The same SOP Instance UID in another study is a clash, not a copy: refused under keepFirst.
     @Test func aSOPInstanceUIDReusedInAnotherStudyIsRefused() throws {
         let t = try TestNode()
         defer { t.node.shutdown() }
         _ = try t.node.pipeline.ingest(try corpusData(original), origin: .importFile, source: "a")
-        let clash = try DicomFile(data: try corpusData(original), options: [.keepOriginalCharacterSet])
-        try clash.put("1.2.826.0.1.3680043.10.1337.66", for: .studyInstanceUID)
-        try clash.put("1.2.826.0.1.3680043.10.1337.66.1", for: .seriesInstanceUID)
-        let clashing = try clash.part10Data()
-        do throws(ImagingIndexError) {
-            _ = try t.node.pipeline.ingest(clashing, origin: .importFile, source: "b")
-            Issue.record("a SOP Instance UID of another study was taken as a duplicate")
-        } catch {
-            #expect(error.code == .conflict && error.conflict == .instanceElsewhere, "\(error)")
-            #expect(DicomNodeHandlers.status(for: error) == .cannotUnderstand)
-            #expect(DicomNodeHandlers.comment(for: error) == "SOP Instance UID used in another study or series")
-        }
+        let error = try #require(try refusal(t, changing: [.studyInstanceUID: "1.2.826.0.1.3680043.10.1337.66",
+                                                            .seriesInstanceUID: "1.2.826.0.1.3680043.10.1337.66.1"]),
+                                 "a SOP Instance UID of another study was taken as a duplicate")
+        #expect(error.code == .conflict && error.conflict == .instanceElsewhere, "\(error)")
+        #expect(DicomNodeHandlers.status(for: error) == .cannotUnderstand)
+        #expect(DicomNodeHandlers.comment(for: error) == "SOP Instance UID used in another study or series")
         #expect(t.node.pipeline.statistics.duplicates == 0)
         let record = try #require(try t.node.index.instance(sopInstanceUID: sop))
         #expect(try t.node.store.read(relativePath: record.path) == (try corpusData(original)))
@@ -186,17 +194,11 @@ func corpusData(_ path: String) throws -> Data { try Data(contentsOf: TestImages
         let t = try TestNode()
         defer { t.node.shutdown() }
         _ = try t.node.pipeline.ingest(try corpusData(original), origin: .importFile, source: "a")
-        let stray = try DicomFile(data: try corpusData(original), options: [.keepOriginalCharacterSet])
-        try stray.put("1.2.826.0.1.3680043.10.1337.67", for: .studyInstanceUID)
-        try stray.put("1.2.826.0.1.3680043.10.1337.67.1.1", for: .sopInstanceUID)
-        let strayData = try stray.part10Data()
-        do throws(ImagingIndexError) {
-            _ = try t.node.pipeline.ingest(strayData, origin: .importFile, source: "b")
-            Issue.record("a series was taken into another study")
-        } catch {
-            #expect(error.code == .conflict && error.conflict == .seriesInAnotherStudy, "\(error)")
-            #expect(DicomNodeHandlers.comment(for: error) == "series belongs to another study")
-        }
+        let error = try #require(try refusal(t, changing: [.studyInstanceUID: "1.2.826.0.1.3680043.10.1337.67",
+                                                            .sopInstanceUID: "1.2.826.0.1.3680043.10.1337.67.1.1"]),
+                                 "a series was taken into another study")
+        #expect(error.code == .conflict && error.conflict == .seriesInAnotherStudy, "\(error)")
+        #expect(DicomNodeHandlers.comment(for: error) == "series belongs to another study")
         #expect(try t.node.index.count(IndexQuery(level: .study)) == 1)
         #expect(try t.instanceCount() == 1)
         #expect(t.storedFiles().count == 1)
