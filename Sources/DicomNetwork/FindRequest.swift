@@ -9,7 +9,8 @@ public struct FindRequest: Sendable {
     public var keys: [DicomTag: String]
     /// The keys to return, in the order asked (QueryRetrieveLevel and SpecificCharacterSet excluded).
     public var returnKeys: [DicomTag]
-    /// Sequence return keys (answered as empty sequences unless the handler fills them).
+    /// Return keys with no text form: sequences (answered empty unless the handler fills them) and
+    /// binary keys (OB, OW, ...: left out of the responses).
     public var sequenceKeys: Set<DicomTag>
 
     public static let queryRetrieveLevel = DicomTag(0x0008, 0x0052)
@@ -41,7 +42,7 @@ public struct FindRequest: Sendable {
             if let value = identifier.string(tag) {
                 keys[tag] = value
             } else {
-                // No text form: a sequence (or binary) return key.
+                // No text form: a sequence or binary return key.
                 sequences.insert(tag)
             }
             returnKeys.append(tag)

@@ -517,12 +517,9 @@ public final class FileStore: Sendable {
             sync()
             return nil
         }
-        if rootDescriptor >= 0 {
-            return syncfs(rootDescriptor) == 0 ? nil : StorageError.fromErrno(errno, "cannot sync the store's file system")
-        }
-        let fd = open(rootPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let fd = rootDescriptor >= 0 ? rootDescriptor : open(rootPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return StorageError.fromErrno(errno, "cannot open the store's folder") }
-        defer { close(fd) }
+        defer { if fd != rootDescriptor { close(fd) } }
         guard syncfs(fd) == 0 else { return StorageError.fromErrno(errno, "cannot sync the store's file system") }
         return nil
     }

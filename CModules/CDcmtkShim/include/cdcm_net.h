@@ -275,8 +275,8 @@ int32_t cdcm_scp_create(const cdcm_scp_config *config, cdcm_scp **out, cdcm_erro
  * loop for at most about twice the ACSE timeout). Each accepted association
  * runs on its own thread; beyond max_associations the request is rejected (2, 3, 2). Once stopped,
  * the port refuses new connections at once while in-flight associations finish (an idle one ends
- * at its DIMSE timeout, or is aborted once shutdown_grace_seconds have passed). A stop is final: run returns at once if called again. CDCM_ERR_ARGUMENT
- * if run is already running.) */
+ * at its DIMSE timeout, or is aborted once shutdown_grace_seconds have passed). A stop is final:
+ * run returns at once if called again. CDCM_ERR_ARGUMENT if run is already running.) */
 int32_t cdcm_scp_run(cdcm_scp *scp, cdcm_error *error);
 /* How many associations the last run aborted because they outlived shutdown_grace_seconds. */
 uint32_t cdcm_scp_aborted_at_stop(const cdcm_scp *scp);
