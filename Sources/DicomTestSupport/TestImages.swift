@@ -12,6 +12,27 @@ public enum TestImages {
 
     public static let root = packageRoot.appendingPathComponent("TestImages", isDirectory: true)
 
+    /// The team's data set generator, `../shared/bench/gen_dataset.py` beside this checkout; for a
+    /// clone made elsewhere (a CI check in a temporary folder), beside the local repository it was
+    /// cloned from (its `remote.origin.url`).
+    public static let datasetGenerator: URL = {
+        let relative = "../shared/bench/gen_dataset.py"
+        let here = packageRoot.appendingPathComponent(relative).standardized
+        if FileManager.default.fileExists(atPath: here.path) { return here }
+        let config = (try? String(contentsOf: packageRoot.appendingPathComponent(".git/config"), encoding: .utf8)) ?? ""
+        var inOrigin = false
+        for line in config.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if line.hasPrefix("[") { inOrigin = line == "[remote \"origin\"]"; continue }
+            guard inOrigin, line.hasPrefix("url"), let equals = line.firstIndex(of: "=") else { continue }
+            var origin = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            if origin.hasPrefix("file://") { origin.removeFirst("file://".count) }
+            guard origin.hasPrefix("/") else { break }
+            let there = URL(fileURLWithPath: origin).appendingPathComponent(relative).standardized
+            if FileManager.default.fileExists(atPath: there.path) { return there }
+        }
+        return here
+    }()
+
     public static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
 
     /// One good file's expected attribute values (nil: absent, "": present and empty).

@@ -24,7 +24,7 @@ import DicomTestSupport
     init() throws {
         let corpus = dir.appending("corpus")
         let gen = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/env"), [
-            "python3", TestImages.packageRoot.appendingPathComponent("../shared/bench/gen_dataset.py").standardized.path,
+            "python3", TestImages.datasetGenerator.path,
             "--out", corpus.path, "--instances", "90", "--studies", "40", "--patients", "8", "--size", "8", "--jobs", "1"])
         try #require(gen.status == 0, "gen_dataset failed: \(gen.stderr)")
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: corpus.appendingPathComponent("manifest.json")))

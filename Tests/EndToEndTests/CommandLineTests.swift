@@ -88,7 +88,7 @@ import DicomTestSupport
     @Test func killedReindexResumes() throws {
         let corpus = dir.appending("corpus")
         let gen = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/env"), [
-            "python3", TestImages.packageRoot.appendingPathComponent("../shared/bench/gen_dataset.py").standardized.path,
+            "python3", TestImages.datasetGenerator.path,
             "--out", corpus.path, "--instances", "600", "--studies", "24", "--patients", "12", "--size", "32", "--jobs", "1"])
         try #require(gen.status == 0, "gen_dataset failed: \(gen.stderr)")
         #expect(try cli(["import", "--quiet", corpus.path]).status == 0)

@@ -314,7 +314,7 @@ import DicomTestSupport
     @Test func cancelALongFind() throws {
         let corpus = dir.appending("many-studies")
         let gen = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/env"), [
-            "python3", TestImages.packageRoot.appendingPathComponent("../shared/bench/gen_dataset.py").standardized.path,
+            "python3", TestImages.datasetGenerator.path,
             "--out", corpus.path, "--instances", "4000", "--studies", "1200", "--patients", "400", "--size", "8", "--jobs", "1"])
         try #require(gen.status == 0, "\(gen.stderr)")
         #expect(try cli(["import", "--quiet", corpus.path]).status == 0)
@@ -331,7 +331,7 @@ import DicomTestSupport
     @Test func crashWhileStoring() throws {
         let corpus = dir.appending("corpus")
         let gen = try ProcessRunner.run(URL(fileURLWithPath: "/usr/bin/env"), [
-            "python3", TestImages.packageRoot.appendingPathComponent("../shared/bench/gen_dataset.py").standardized.path,
+            "python3", TestImages.datasetGenerator.path,
             "--out", corpus.path, "--instances", "800", "--studies", "20", "--patients", "10", "--size", "32", "--jobs", "1"])
         try #require(gen.status == 0, "\(gen.stderr)")
         let records = (0..<4).map { dir.appending("acked-\($0).txt").path }
