@@ -1,5 +1,6 @@
 // cdcm_json.cpp — a dataset as DICOM JSON (PS3.18 Annex F), for WADO-RS metadata.
 #include "cdcm_internal.h"
+#include "cdcm_j2k.h"
 
 #include "dcmtk/dcmdata/dcjson.h"
 #include "dcmtk/dcmdata/dcdeftag.h"
@@ -251,7 +252,21 @@ extern "C" int32_t cdcm_dataset_frame(cdcm_dataset *dataset, uint32_t frame, cdc
             return fail(error, CDCM_NOT_FOUND, "cdcm_dataset_frame: no pixel data");
         if (static_cast<long>(frame) >= frames)
             return fail(error, CDCM_NOT_FOUND, "cdcm_dataset_frame: no such frame");
-        if (!integers || !DcmXfer(data->getOriginalXfer()).isEncapsulated()) {
+        // JPEG 2000 / HTJ2K (no DCMTK codec): every frame is decoded to native pixel data at the
+        // first call; the data set keeps them for the next frames.
+        bool decoded = false;
+        if (integers && pixels->ident() == EVR_PixelData &&
+            cdcm_detail::isJpeg2000TransferSyntax(cdcm_detail::transferSyntaxOf(*dataset->file))) {
+            if (cdcm_detail::encapsulatedSequence(*static_cast<DcmPixelData *>(pixels)) != nullptr) {
+                std::string problem;
+                if (!cdcm_detail::decodeJpeg2000ToNative(*data, &problem))
+                    return fail(error, CDCM_ERR_PARSE, "cdcm_dataset_frame: cannot decode the frame: " + problem);
+                if (data->findAndGetElement(DCM_PixelData, pixels).bad() || pixels == nullptr)
+                    return fail(error, CDCM_ERR_PARSE, "cdcm_dataset_frame: pixel data cannot be read");
+            }
+            decoded = true;
+        }
+        if (!integers || decoded || !DcmXfer(data->getOriginalXfer()).isEncapsulated()) {
             std::vector<unsigned char> bytes;
             const int32_t native = integers ? nativeFrame(*data, *pixels, frame, bytes, error)
                                             : floatFrame(*data, frame, bytes, error);

@@ -26,6 +26,7 @@
 
 #include "cdcm.h"
 #include "cdcm_internal.h"
+#include "cdcm_j2k.h"
 #include "cdcm_net.h"
 #include "cdcm_tls.h"
 
@@ -597,7 +598,12 @@ SubOpOutcome sendStoredFile(T_ASC_Association *assoc, const cdcm_retrieve_file &
         DcmDataset *dataset = whole.getDataset();
         const E_TransferSyntax target = DcmXfer(acceptedSyntax.c_str()).getXfer();
         if (acceptedSyntax != storedSyntax) {
-            // Decompresses with the decoders cdcm_initialize registered (JPEG, JPEG-LS, RLE).
+            // JPEG 2000 / HTJ2K through OpenJPEG; the others with the decoders cdcm_initialize
+            // registered (JPEG, JPEG-LS, RLE).
+            std::string problem;
+            if (cdcm_detail::isJpeg2000TransferSyntax(storedSyntax) &&
+                !cdcm_detail::decodeJpeg2000ToNative(*dataset, &problem))
+                return SubOpOutcome::failed;
             if (dataset->chooseRepresentation(target, nullptr).bad() || !dataset->canWriteXfer(target))
                 return SubOpOutcome::failed;
         }

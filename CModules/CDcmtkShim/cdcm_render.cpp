@@ -29,13 +29,14 @@
 //  - CIF_UsePartialAccessToPixelData with fstart = frame, fcount = 1 decodes only that frame, also
 //    for JPEG, JPEG-LS and RLE; native pixel data of a file are then read from the file for that frame
 //    only (values over 4 KiB are loaded lazily).
-//  - DCMTK has no JPEG 2000 codec: the frame's codestream is decoded here with OpenJPEG and the
+//  - DCMTK has no JPEG 2000 codec: the frame's codestream is decoded with OpenJPEG (cdcm_j2k.cpp) and the
 //    (private, per-call) dataset is turned into a native single-frame one before DicomImage sees it.
 //    DCMTK 3.6.7 does not know the HTJ2K transfer syntaxes: it parses such files as explicit VR little
 //    endian and keeps the pixel data as a pixel sequence, found through its original representation key.
 
 #include "cdcm_render.h"
 #include "cdcm_internal.h"
+#include "cdcm_j2k.h"
 
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dctk.h"
@@ -48,16 +49,6 @@
 #include "dcmtk/dcmimage/diregist.h" // colour images (RGB, YBR, PALETTE COLOR) in DicomImage
 #include "dcmtk/dcmimgle/dcmimage.h"
 #include "dcmtk/dcmimgle/dipixel.h"
-
-#if defined(__has_include)
-#if __has_include(<openjpeg.h>)
-#include <openjpeg.h>
-#else
-#include <openjpeg-2.5/openjpeg.h> // Debian's libopenjp2-7-dev: /usr/include/openjpeg-2.5/openjpeg.h
-#endif
-#else
-#include <openjpeg.h>
-#endif
 
 #include <png.h>
 
@@ -83,6 +74,12 @@ namespace {
 using cdcm_detail::clearError;
 using cdcm_detail::fail;
 using cdcm_detail::internalFailure;
+using cdcm_detail::DecodedJ2k;
+using cdcm_detail::decodeCodestream;
+using cdcm_detail::encapsulatedSequence;
+using cdcm_detail::frameCodestream;
+using cdcm_detail::isJpeg2000TransferSyntax;
+using cdcm_detail::transferSyntaxOf;
 
 constexpr double kAutoWindowLow = 0.01;   // automatic window: 1st percentile ...
 constexpr double kAutoWindowHigh = 0.99;  // ... to 99th percentile of the frame's non-padding pixels
@@ -214,14 +211,6 @@ bool getPixelValue(DcmItem &item, const DcmTagKey &tag, bool signedPixels, doubl
     return true;
 }
 
-std::string transferSyntaxOf(DcmFileFormat &file) {
-    OFString ts;
-    if (file.getMetaInfo()->findAndGetOFString(DCM_TransferSyntaxUID, ts).good() && !ts.empty())
-        return ts.c_str();
-    const E_TransferSyntax xfer = file.getDataset()->getOriginalXfer();
-    return xfer != EXS_Unknown ? std::string(DcmXfer(xfer).getXferID()) : std::string();
-}
-
 std::string transferSyntaxName(const std::string &uid) {
     const DcmXfer xfer(uid.c_str());
     if (xfer.getXfer() != EXS_Unknown)
@@ -243,29 +232,6 @@ bool isVideoTransferSyntax(const std::string &uid) {
         if (uid == candidate)
             return true;
     return false;
-}
-
-bool isJpeg2000TransferSyntax(const std::string &uid) {
-    static const char *const kJ2k[] = {
-        "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",                               // JPEG 2000
-        "1.2.840.10008.1.2.4.92", "1.2.840.10008.1.2.4.93",                               // Part 2 multi-component
-        "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"}; // HTJ2K
-    for (const char *candidate : kJ2k)
-        if (uid == candidate)
-            return true;
-    return false;
-}
-
-// The pixel sequence of encapsulated pixel data (also under a transfer syntax DCMTK does not know,
-// where its representation key is whatever the parser used), or nullptr for native pixel data.
-DcmPixelSequence *encapsulatedSequence(DcmPixelData &pixelData) {
-    E_TransferSyntax key = EXS_Unknown;
-    const DcmRepresentationParameter *parameter = nullptr;
-    pixelData.getOriginalRepresentationKey(key, parameter);
-    DcmPixelSequence *sequence = nullptr;
-    if (pixelData.getEncapsulatedRepresentation(key, parameter, sequence).bad())
-        return nullptr;
-    return sequence;
 }
 
 // DicomImage reads Rescale and Pixel Spacing from the top level and the shared functional groups, and
@@ -307,273 +273,7 @@ void promoteFunctionalGroups(DcmDataset &dataset, unsigned long frame) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// JPEG 2000 / HTJ2K through OpenJPEG
-
-struct OpjMemory {
-    const uint8_t *data;
-    size_t size;
-    size_t position;
-};
-
-OPJ_SIZE_T opjRead(void *buffer, OPJ_SIZE_T count, void *user) {
-    OpjMemory *m = static_cast<OpjMemory *>(user);
-    if (m->position >= m->size)
-        return static_cast<OPJ_SIZE_T>(-1);
-    const size_t n = std::min<size_t>(count, m->size - m->position);
-    std::memcpy(buffer, m->data + m->position, n);
-    m->position += n;
-    return n;
-}
-
-OPJ_OFF_T opjSkip(OPJ_OFF_T count, void *user) {
-    OpjMemory *m = static_cast<OpjMemory *>(user);
-    OPJ_OFF_T target = static_cast<OPJ_OFF_T>(m->position) + count;
-    if (target < 0)
-        target = 0;
-    if (target > static_cast<OPJ_OFF_T>(m->size))
-        target = static_cast<OPJ_OFF_T>(m->size);
-    const OPJ_OFF_T skipped = target - static_cast<OPJ_OFF_T>(m->position);
-    m->position = static_cast<size_t>(target);
-    return skipped;
-}
-
-OPJ_BOOL opjSeek(OPJ_OFF_T offset, void *user) {
-    OpjMemory *m = static_cast<OpjMemory *>(user);
-    if (offset < 0 || offset > static_cast<OPJ_OFF_T>(m->size))
-        return OPJ_FALSE;
-    m->position = static_cast<size_t>(offset);
-    return OPJ_TRUE;
-}
-
-// OpenJPEG's messages (about the codestream, never patient data), kept per call.
-struct OpjMessages {
-    char text[200];
-};
-
-void opjError(const char *message, void *user) {
-    OpjMessages *m = static_cast<OpjMessages *>(user);
-    if (m->text[0] == '\0') {
-        std::snprintf(m->text, sizeof(m->text), "%s", message);
-        const size_t n = std::strlen(m->text);
-        if (n > 0 && m->text[n - 1] == '\n')
-            m->text[n - 1] = '\0';
-    }
-}
-
-void opjQuiet(const char *, void *) {}
-
-struct OpjCodecDeleter {
-    void operator()(opj_codec_t *c) const { opj_destroy_codec(c); }
-};
-struct OpjStreamDeleter {
-    void operator()(opj_stream_t *s) const { opj_stream_destroy(s); }
-};
-struct OpjImageDeleter {
-    void operator()(opj_image_t *i) const { opj_image_destroy(i); }
-};
-
-struct DecodedJ2k {
-    std::unique_ptr<opj_image_t, OpjImageDeleter> image;
-    bool mct = false;
-};
-
-// Decodes one codestream (raw J2K, or a JP2 file as some writers embed). wantedLongSide > 0: drop as
-// many of the highest resolution levels as keep the long side at least that long (and the codestream has).
-bool decodeCodestream(const uint8_t *data, size_t length, uint32_t wantedLongSide, DecodedJ2k *result,
-                      std::string *problem) {
-    static const uint8_t kJp2Signature[] = {0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20};
-    const bool jp2 = length >= sizeof(kJp2Signature) && std::memcmp(data, kJp2Signature, sizeof(kJp2Signature)) == 0;
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        OpjMessages messages;
-        messages.text[0] = '\0';
-        OpjMemory memory{data, length, 0};
-        std::unique_ptr<opj_codec_t, OpjCodecDeleter> codec(opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
-        std::unique_ptr<opj_stream_t, OpjStreamDeleter> stream(opj_stream_create(64 * 1024, OPJ_TRUE));
-        if (!codec || !stream) {
-            *problem = "OpenJPEG: out of memory";
-            return false;
-        }
-        opj_set_error_handler(codec.get(), opjError, &messages);
-        opj_set_warning_handler(codec.get(), opjQuiet, nullptr);
-        opj_set_info_handler(codec.get(), opjQuiet, nullptr);
-        opj_stream_set_user_data(stream.get(), &memory, nullptr);
-        opj_stream_set_user_data_length(stream.get(), length);
-        opj_stream_set_read_function(stream.get(), opjRead);
-        opj_stream_set_skip_function(stream.get(), opjSkip);
-        opj_stream_set_seek_function(stream.get(), opjSeek);
-        opj_dparameters_t parameters;
-        opj_set_default_decoder_parameters(&parameters);
-        if (!opj_setup_decoder(codec.get(), &parameters)) {
-            *problem = "OpenJPEG: cannot set up the decoder";
-            return false;
-        }
-        opj_image_t *raw = nullptr;
-        if (!opj_read_header(stream.get(), codec.get(), &raw)) {
-            opj_image_destroy(raw);
-            *problem = std::string("JPEG 2000 header: ") + (messages.text[0] ? messages.text : "cannot be read");
-            return false;
-        }
-        std::unique_ptr<opj_image_t, OpjImageDeleter> image(raw);
-        opj_codestream_info_v2_t *info = opj_get_cstr_info(codec.get());
-        bool mct = false;
-        uint32_t resolutions = 1;
-        if (info != nullptr) {
-            mct = info->m_default_tile_info.mct != 0;
-            resolutions = 33;
-            if (info->m_default_tile_info.tccp_info != nullptr)
-                for (OPJ_UINT32 c = 0; c < info->nbcomps; ++c)
-                    resolutions = std::min<uint32_t>(resolutions, info->m_default_tile_info.tccp_info[c].numresolutions);
-            if (resolutions == 0 || resolutions > 32)
-                resolutions = 1;
-            opj_destroy_cstr_info(&info);
-        }
-        uint32_t reduce = 0;
-        if (attempt == 0 && wantedLongSide > 0) {
-            const uint64_t longSide = std::max<uint64_t>(uint64_t(image->x1) - image->x0, uint64_t(image->y1) - image->y0);
-            while (reduce + 1 < resolutions && (longSide >> (reduce + 1)) >= wantedLongSide)
-                ++reduce;
-        }
-        if (reduce > 0 && !opj_set_decoded_resolution_factor(codec.get(), reduce))
-            reduce = 0;
-        if (opj_decode(codec.get(), stream.get(), image.get()) && opj_end_decompress(codec.get(), stream.get())) {
-            result->image = std::move(image);
-            result->mct = mct;
-            return true;
-        }
-        *problem = std::string("JPEG 2000 codestream: ") + (messages.text[0] ? messages.text : "cannot be decoded");
-        if (reduce == 0)
-            return false; // a reduced decode that failed is tried once more at full resolution
-    }
-    return false;
-}
-
-bool startsWithSoc(DcmPixelItem *item) {
-    if (item == nullptr || item->getLength() < 4)
-        return false;
-    uint8_t head[4];
-    if (item->getPartialValue(head, 0, 4).bad())
-        return false;
-    return head[0] == 0xFF && head[1] == 0x4F && head[2] == 0xFF && head[3] == 0x51;
-}
-
-// Finds the fragments of one frame: the Extended Offset Table, else the Basic Offset Table (when it
-// has one entry per frame), else one fragment per frame (when the counts agree), else all fragments
-// (single frame), else the fragments starting with a codestream's SOC+SIZ markers. The frame's bytes
-// are returned in place (one fragment) or joined into *joined.
-bool frameCodestream(DcmDataset &dataset, DcmPixelSequence &sequence, unsigned long frame, unsigned long frames,
-                     std::vector<uint8_t> *joined, const uint8_t **data, size_t *length, std::string *problem) {
-    const unsigned long items = sequence.card();
-    if (items < 2) {
-        *problem = "encapsulated pixel data without fragments";
-        return false;
-    }
-    const unsigned long fragments = items - 1; // item 0 is the Basic Offset Table
-    std::vector<uint64_t> position(fragments + 1, 0); // offset of each fragment's item tag
-    for (unsigned long k = 0; k < fragments; ++k) {
-        DcmPixelItem *item = nullptr;
-        if (sequence.getItem(item, k + 1).bad() || item == nullptr) {
-            *problem = "damaged encapsulated pixel data";
-            return false;
-        }
-        position[k + 1] = position[k] + 8 + item->getLength();
-    }
-    auto fragmentAt = [&](uint64_t offset, unsigned long *index) -> bool {
-        const auto it = std::lower_bound(position.begin(), position.end(), offset);
-        if (it == position.end() || *it != offset)
-            return false;
-        *index = static_cast<unsigned long>(it - position.begin());
-        return true;
-    };
-
-    std::vector<uint64_t> offsets;
-    DcmElement *extended = nullptr;
-    if (dataset.findAndGetElement(DCM_ExtendedOffsetTable, extended, OFFalse).good() && extended != nullptr &&
-        extended->getLength() >= 8) {
-        Uint64 *values = nullptr;
-        if (extended->getUint64Array(values).good() && values != nullptr)
-            offsets.assign(values, values + extended->getLength() / 8);
-    }
-    if (offsets.size() != frames) {
-        offsets.clear();
-        DcmPixelItem *table = nullptr;
-        Uint8 *bytes = nullptr;
-        if (sequence.getItem(table, 0).good() && table != nullptr && table->getLength() >= 4 &&
-            table->getUint8Array(bytes).good() && bytes != nullptr) {
-            const unsigned long n = table->getLength() / 4;
-            for (unsigned long i = 0; i < n; ++i) {
-                const uint8_t *p = bytes + 4 * i;
-                offsets.push_back(uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24));
-            }
-        }
-    }
-
-    unsigned long first = 0;
-    unsigned long end = 0; // one past the last fragment of the frame
-    if (offsets.size() == frames && frames > 0) {
-        const uint64_t next = frame + 1 < frames ? offsets[frame + 1] : position[fragments];
-        if (!fragmentAt(offsets[frame], &first) || !fragmentAt(next, &end) || end <= first) {
-            *problem = "the offset table does not point at fragment boundaries";
-            return false;
-        }
-    } else if (fragments == frames) {
-        first = frame;
-        end = frame + 1;
-    } else if (frames == 1) {
-        first = 0;
-        end = fragments;
-    } else {
-        std::vector<unsigned long> starts;
-        for (unsigned long k = 0; k < fragments; ++k) {
-            DcmPixelItem *item = nullptr;
-            if (sequence.getItem(item, k + 1).good() && startsWithSoc(item))
-                starts.push_back(k);
-        }
-        if (starts.size() != frames || starts.empty() || starts[0] != 0) {
-            *problem = "cannot find the frame's fragments (no usable offset table, " + std::to_string(fragments) +
-                       " fragments for " + std::to_string(frames) + " frames)";
-            return false;
-        }
-        first = starts[frame];
-        end = frame + 1 < frames ? starts[frame + 1] : fragments;
-    }
-
-    if (end - first == 1) {
-        DcmPixelItem *item = nullptr;
-        Uint8 *bytes = nullptr;
-        if (sequence.getItem(item, first + 1).bad() || item == nullptr || item->getUint8Array(bytes).bad() ||
-            bytes == nullptr || item->getLength() == 0) {
-            *problem = "the frame's fragment is empty or cannot be read";
-            return false;
-        }
-        *data = bytes;
-        *length = item->getLength();
-        return true;
-    }
-    joined->clear();
-    joined->reserve(static_cast<size_t>(position[end] - position[first]));
-    for (unsigned long k = first; k < end; ++k) {
-        DcmPixelItem *item = nullptr;
-        Uint8 *bytes = nullptr;
-        if (sequence.getItem(item, k + 1).bad() || item == nullptr) {
-            *problem = "damaged encapsulated pixel data";
-            return false;
-        }
-        if (item->getLength() == 0)
-            continue;
-        if (item->getUint8Array(bytes).bad() || bytes == nullptr) {
-            *problem = "a fragment of the frame cannot be read";
-            return false;
-        }
-        joined->insert(joined->end(), bytes, bytes + item->getLength());
-    }
-    if (joined->empty()) {
-        *problem = "the frame's fragments are empty";
-        return false;
-    }
-    *data = joined->data();
-    *length = joined->size();
-    return true;
-}
+// JPEG 2000 / HTJ2K: one frame made native for DicomImage (decoding itself: cdcm_j2k.cpp)
 
 enum class StepResult { ok, unsupported, failed };
 

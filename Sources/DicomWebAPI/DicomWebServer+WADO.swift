@@ -159,11 +159,14 @@ extension DicomWebServer {
         return records
     }
 
-    /// Transfer syntaxes the server can decode to send uncompressed (DCMTK's codecs).
+    /// Transfer syntaxes the server can decode to send uncompressed: DCMTK's codecs, and JPEG 2000
+    /// and HTJ2K through OpenJPEG (the shim). Not video, not JPEG 2000 Part 2 multi-component.
     static let decodable: Set<String> = [
         "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99",
         "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70",
         "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.5",
+        "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91",
+        "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203",
     ]
     static let uncompressed: Set<String> = ["1.2.840.10008.1.2", "1.2.840.10008.1.2.1"]
     static let explicitLittleEndian = "1.2.840.10008.1.2.1"

@@ -3,6 +3,8 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+import DcmtkBridge
+import DicomCore
 import DicomTestSupport
 
 /// The HTTP side of `serve`: a real DICOMweb client (dicomweb-client) for STOW, QIDO, WADO, and
@@ -262,6 +264,22 @@ import DicomTestSupport
         #expect(String(decoding: decoded.body.prefix(300), as: UTF8.self).contains("transfer-syntax=1.2.840.10008.1.2.1\r\n"))
         #expect(String(decoding: asStored.body.prefix(300), as: UTF8.self).contains("transfer-syntax=1.2.840.10008.1.2.4.70"))
         #expect(decoded.body.count > asStored.body.count)
+        // JPEG 2000 too (OpenJPEG): the instance and its frames, uncompressed.
+        let j2k = try RenderFixtures.url("multiframe-60-j2k-bot.dcm")
+        let sentJ2k = try DcmtkTool.run("storescu", ["-aet", "PACS", "-aec", "IMAGINGINDEX", "-xv", "127.0.0.1",
+                                                     String(server.port), j2k.path])
+        try #require(sentJ2k.status == 0, "\(sentJ2k.stderr)")
+        let j2kMetadata = try DicomFile(path: j2k.path).metadata()
+        let j2kPath = "/dicom-web/studies/\(j2kMetadata.study.studyInstanceUID)/series/\(j2kMetadata.series.seriesInstanceUID)"
+            + "/instances/\(j2kMetadata.instance.sopInstanceUID)"
+        let reference = try DicomFile(path: try RenderFixtures.url("multiframe-60.dcm").path)
+        let j2kDecoded = try request(j2kPath)
+        #expect(j2kDecoded.status == 200, "\(String(decoding: j2kDecoded.body.prefix(300), as: UTF8.self))")
+        #expect(String(decoding: j2kDecoded.body.prefix(300), as: UTF8.self).contains("transfer-syntax=1.2.840.10008.1.2.1\r\n"))
+        #expect(j2kDecoded.body.range(of: try #require(try reference.elementBytes(.pixelData))) != nil)
+        let frame30 = try request(j2kPath + "/frames/30")
+        #expect(frame30.status == 200)
+        #expect(frame30.body.range(of: try #require(try reference.frame(29))) != nil)
 
         // An instance whose UIDs break PS3.5 9.1 (a leading zero, a letter) is stored as sent and
         // stays reachable by them.

@@ -266,6 +266,39 @@ import DicomTestSupport
         #expect(refused.status != 0 || refused.stderr.contains("0124") || refused.stderr.contains("Refused"), "\(refused.stderr)")
     }
 
+    /// A JPEG 2000 instance for peers that take only uncompressed syntaxes (getscu's and storescp's
+    /// defaults): decoded with OpenJPEG (DCMTK has no JPEG 2000 codec) and sent uncompressed, pixel
+    /// for pixel the native image the lossless copy was made from.
+    @Test func jpeg2000IsDecodedForPeersThatTakeOnlyUncompressed() throws {
+        let copy = try RenderFixtures.url("ct512-j2k-lossless.dcm")
+        let sent = try scu("storescu", calling: "BACHMAI", ["-xv"], files: [copy.path])
+        try #require(sent.status == 0, "\(sent.stderr)")
+        let study = try DicomFile(path: copy.path).metadata().study.studyInstanceUID
+        let source = try #require(try DicomFile(path: try RenderFixtures.url("ct512.dcm").path).elementBytes(.pixelData))
+        func receivedPixels(_ folder: URL) throws -> [Data?] {
+            try FileManager.default.contentsOfDirectory(atPath: folder.path).map { name in
+                let file = try DicomFile(path: folder.appendingPathComponent(name).path)
+                #expect(["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"].contains(file.transferSyntaxUID), "\(name)")
+                return try file.elementBytes(.pixelData)
+            }
+        }
+
+        let got = dir.appending("got-j2k")
+        try FileManager.default.createDirectory(at: got, withIntermediateDirectories: true)
+        let get = try scu("getscu", calling: "VIEWER", ["-v", "-S", "-od", got.path, "-k", "QueryRetrieveLevel=STUDY",
+                                                        "-k", "StudyInstanceUID=\(study)"])
+        #expect(get.stderr.contains("Number of Completed Suboperations : 1"), "\(get.stderr)")
+        #expect(try receivedPixels(got) == [source])
+
+        let moved = dir.appending("moved-j2k")
+        let destination = try StoreSCP(aeTitle: "DEST", port: destinationPort, folder: moved)
+        let move = try scu("movescu", calling: "VIEWER", ["-S", "-aem", "DEST", "-k", "QueryRetrieveLevel=STUDY",
+                                                          "-k", "StudyInstanceUID=\(study)"])
+        #expect(move.status == 0, "\(move.stderr)")
+        #expect(destination.received == 1)
+        #expect(try receivedPixels(moved) == [source])
+    }
+
     @Test func cancelAbortLimitAndMismatch() throws {
         #expect(try store(["bachmai/ct-head-1.dcm", "bachmai/mr-lspine-1.dcm", "choray/cr-chest.dcm"]).status == 0)
 

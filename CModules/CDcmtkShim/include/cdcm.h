@@ -133,8 +133,9 @@ int32_t cdcm_dataset_sequence_count(cdcm_dataset *dataset, cdcm_path path, size_
 typedef struct cdcm_buffer cdcm_buffer;
 int32_t cdcm_dataset_write_part10(cdcm_dataset *dataset, cdcm_buffer **out, cdcm_error *error);
 /* The same, re-encoded in an uncompressed transfer syntax (e.g. "1.2.840.10008.1.2.1"): compressed
- * pixel data is decoded with DCMTK's codecs (JPEG, JPEG-LS, RLE). CDCM_ERR_PARSE when it cannot be
- * decoded (JPEG 2000, MPEG, HEVC); CDCM_ERR_ARGUMENT for an encapsulated or unknown target. */
+ * pixel data is decoded with DCMTK's codecs (JPEG, JPEG-LS, RLE) or OpenJPEG (JPEG 2000, HTJ2K: every
+ * frame, into the handle's data set, which stays decoded). CDCM_ERR_PARSE when it cannot be decoded
+ * (MPEG, HEVC, a damaged codestream); CDCM_ERR_ARGUMENT for an encapsulated or unknown target. */
 int32_t cdcm_dataset_write_part10_as(cdcm_dataset *dataset, const char *transfer_syntax_uid, cdcm_buffer **out,
                                      cdcm_error *error);
 const uint8_t *cdcm_buffer_bytes(const cdcm_buffer *buffer);
@@ -154,9 +155,10 @@ int32_t cdcm_dataset_write_json(cdcm_dataset *dataset, const char *bulk_data_bas
 int32_t cdcm_dataset_element_bytes(cdcm_dataset *dataset, uint32_t tag, cdcm_buffer **out, cdcm_error *error);
 
 /* One frame (0-based) of the pixel data (Pixel Data, else Float or Double Float Pixel Data),
- * uncompressed (native little endian; compressed frames
- * are decoded with DCMTK's codecs: JPEG, JPEG-LS, RLE). CDCM_NOT_FOUND without pixel data or
- * beyond the last frame; CDCM_ERR_PARSE when the frame cannot be decoded (e.g. JPEG 2000). */
+ * uncompressed (native little endian; compressed frames are decoded with DCMTK's codecs: JPEG,
+ * JPEG-LS, RLE; JPEG 2000 and HTJ2K with OpenJPEG, all frames at the first call, kept in the handle).
+ * CDCM_NOT_FOUND without pixel data or beyond the last frame; CDCM_ERR_PARSE when the frame cannot
+ * be decoded (e.g. MPEG). */
 int32_t cdcm_dataset_frame(cdcm_dataset *dataset, uint32_t frame, cdcm_buffer **out, cdcm_error *error);
 
 /* The DCMTK version string (static). */

@@ -165,8 +165,9 @@ int32_t cdcm_find_respond(cdcm_find_responder *responder, cdcm_dataset *match);
  *  - The stored transfer syntax is read from each file's meta header (transfer_syntax_uid is only
  *    used for the proposal and for files without meta information). A file whose syntax was
  *    accepted is streamed as it is (bit-preserving); otherwise it is loaded, decompressed (JPEG,
- *    JPEG-LS, RLE; not JPEG 2000 or video) and sent as Explicit or Implicit VR Little Endian;
- *    a file that cannot be read, or an instance with no usable context, is a failed sub-operation.
+ *    JPEG-LS, RLE; JPEG 2000 with OpenJPEG; not video) and sent as Explicit or Implicit VR Little
+ *    Endian; a file that cannot be read or decoded, or an instance with no usable context, is a
+ *    failed sub-operation.
  *  - C-GET uses the requestor's storage contexts on which it took the SCP role (SCP/SCU role
  *    selection); for such contexts the shim accepts an uncompressed syntax first (see
  *    cdcm_scp_create) so that anything it can decode can be sent.
