@@ -7,10 +7,16 @@
 //    ever being joined or detached (one leaked thread stack per association); and runAssociation()
 //    writes the new thread's id into the worker after pthread_create(), when a very short
 //    association may already have deleted that worker. listen() also resets its stop flag on entry.
-//  - So the shim runs its own accept loop on a T_ASC_Network created (and bound) in
-//    cdcm_scp_create, polls it with a 1 s timeout (DUL_NOBLOCK) so cdcm_scp_stop is seen within a
-//    second, counts busy associations itself (rejecting beyond max_associations with "local limit
-//    exceeded", as DCMTK's pool does), and runs each association on a std::thread that is joined.
+//  - So the shim runs its own accept loop on the listening socket of a T_ASC_Network created (and
+//    bound) in cdcm_scp_create: poll() with a 1 s timeout so cdcm_scp_stop is seen within a second,
+//    accept(), and one std::thread per connection (joined). DCMTK's ASC_receiveAssociation would
+//    accept and read the A-ASSOCIATE-RQ on the loop's thread: a connection that sends nothing held
+//    every later one up to the ACSE timeout. The connection's thread waits for the request instead
+//    (the whole PDU in the socket buffer, or the first TLS bytes), then hands the socket to DCMTK
+//    through dcmExternalSocketHandle (a process-wide global, DCMTK's inetd mode: set, received and
+//    cleared under one lock, so the receive itself does not block). It counts established
+//    associations (rejecting beyond max_associations with "local limit exceeded", as DCMTK's pool
+//    does); connections still waiting are bounded separately (beyond it they are closed at once).
 //  - Each association is served by an AssociationWorker derived from DcmThreadSCP (DCMTK's
 //    per-association SCP), which gets the server as its context. DcmSCP handles the association
 //    life cycle (A-ASSOCIATE-AC, release, abort, DIMSE timeout); the shim overrides the
@@ -44,6 +50,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -439,6 +447,7 @@ struct ServerConfig {
     cdcm_find_callback onFind = nullptr;
     cdcm_retrieve_callback onMove = nullptr;
     cdcm_retrieve_callback onGet = nullptr;
+    cdcm_connection_dropped_callback onConnectionDropped = nullptr;
 };
 
 std::atomic<uint64_t> gNextAssociationId{1};
@@ -457,7 +466,8 @@ struct cdcm_scp {
 
     std::mutex mutex;
     std::condition_variable idle;
-    size_t active = 0;                       // associations being served (guarded by mutex)
+    size_t active = 0;                       // connection threads, waiting or serving (guarded by mutex)
+    size_t serving = 0;                      // associations established and served (guarded by mutex)
     std::map<uint64_t, std::thread> threads; // guarded by mutex
     std::map<uint64_t, int> sockets;         // of associations being served, to end them after the
                                              // shutdown grace (guarded by mutex)
@@ -1457,20 +1467,6 @@ void serveAssociation(cdcm_scp *server, uint64_t id, T_ASC_Association *assoc) {
         config.onAssociationEnd(config.context, id, aborted ? 1 : 0);
 }
 
-void associationThread(cdcm_scp *server, uint64_t id, T_ASC_Association *assoc) {
-    try {
-        serveAssociation(server, id, assoc);
-    } catch (...) {
-        // Nothing can be reported from here; the association is gone with the worker.
-    }
-    {
-        std::lock_guard<std::mutex> lock(server->mutex);
-        server->active--;
-        server->finished.push_back(id);
-    }
-    server->idle.notify_all();
-}
-
 void joinFinished(cdcm_scp *server) {
     std::vector<std::thread> done;
     {
@@ -1543,37 +1539,179 @@ std::string bindListeningSocket(T_ASC_Network *network, const std::string &addre
     return std::string();
 }
 
-// The accept loop of cdcm_scp_run (may throw; the caller waits for the association threads).
+// The IP address of a connection's peer ("" when gone).
+std::string peerAddress(int fd) {
+    sockaddr_in peer;
+    socklen_t length = sizeof(peer);
+    char text[INET_ADDRSTRLEN] = {0};
+    if (::getpeername(fd, reinterpret_cast<sockaddr *>(&peer), &length) != 0 || peer.sin_family != AF_INET ||
+        ::inet_ntop(AF_INET, &peer.sin_addr, text, sizeof(text)) == nullptr)
+        return std::string();
+    return text;
+}
+
+void connectionDropped(const ServerConfig &config, const std::string &peerHost, const std::string &reason) {
+    if (config.onConnectionDropped != nullptr)
+        config.onConnectionDropped(config.context, peerHost.c_str(), reason.c_str());
+}
+
+// DCMTK reads dcmExternalSocketHandle when it receives an association: one receive at a time.
+std::mutex gAdoptedSocketMutex;
+
+// Connections accepted but not yet associated, beyond the associations: closed at once.
+size_t waitingAllowance(const ServerConfig &config) {
+    return std::max<size_t>(16, config.maxAssociations);
+}
+
+enum class FirstBytes { ready, silent, closedEmpty, stopping };
+
+// Waits until the peer's first bytes are there: for plain TCP its whole first PDU (the 6-byte PDU
+// header gives the length), so that DCMTK reads the A-ASSOCIATE-RQ without blocking; for TLS the
+// first bytes of the handshake (DCMTK's handshake is bounded by the ACSE timeout, cdcm_tls.cpp).
+// silent: nothing complete before the ACSE timeout; closedEmpty: the peer closed without sending a
+// byte (a port probe, a load balancer's health check).
+FirstBytes waitForRequest(cdcm_scp *scp, int fd) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(std::max<uint32_t>(1, scp->config.acseTimeout));
+    size_t wanted = 1;
+    while (!scp->stopRequested.load()) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        if (left <= 0)
+            return FirstBytes::silent;
+        int available = 0;
+        if (::ioctl(fd, FIONREAD, &available) != 0)
+            return FirstBytes::ready; // let DCMTK find out what is wrong with the socket
+        if (available > 0 && wanted == 1) {
+            if (scp->config.tls)
+                return FirstBytes::ready;
+            wanted = 6;
+        }
+        if (wanted == 6 && available >= 6) {
+            uint8_t header[6];
+            if (::recv(fd, header, sizeof(header), MSG_PEEK | MSG_DONTWAIT) != 6)
+                return FirstBytes::ready;
+            const uint32_t length = (uint32_t(header[2]) << 24) | (uint32_t(header[3]) << 16) |
+                                    (uint32_t(header[4]) << 8) | uint32_t(header[5]);
+            if (header[0] != 0x01 || length > (1u << 20))
+                return FirstBytes::ready; // not an A-ASSOCIATE-RQ, or an outsized one: DCMTK refuses it
+            // At most the first 32 KiB: a request larger than the socket's buffer could never be
+            // there whole, and its rest is on its way anyway.
+            wanted = std::min<size_t>(6 + size_t(length), 32 * 1024);
+        }
+        if (wanted > 6 && size_t(available) >= wanted)
+            return FirstBytes::ready;
+        if (available == 0) {
+            // Nothing yet: sleep in the kernel until bytes or the end of the stream arrive.
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(std::min<long long>(left, 500))) > 0 &&
+                ::ioctl(fd, FIONREAD, &available) == 0 && available == 0)
+                return wanted == 1 ? FirstBytes::closedEmpty : FirstBytes::ready; // readable, empty: closed
+        } else {
+            // Part of the PDU is there: the rest follows within milliseconds from any real peer.
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+    }
+    return FirstBytes::stopping;
+}
+
+// One accepted connection, on its own thread: its A-ASSOCIATE-RQ received, then the association
+// served (or rejected).
+void connectionThread(cdcm_scp *scp, uint64_t id, int fd) {
+    const ServerConfig &config = scp->config;
+    try {
+        const std::string peerHost = peerAddress(fd);
+        T_ASC_Association *assoc = nullptr;
+        OFCondition cond = DUL_NOASSOCIATIONREQUEST;
+        bool handed = false;
+        const FirstBytes first = waitForRequest(scp, fd);
+        if (first == FirstBytes::ready) {
+            std::lock_guard<std::mutex> lock(gAdoptedSocketMutex);
+            sockaddr_storage peer;
+            socklen_t length = sizeof(peer);
+            // DCMTK takes the socket only once its getpeername() succeeded: checked here first, so
+            // that the socket is either DCMTK's (closed with the association) or still ours.
+            if (::getpeername(fd, reinterpret_cast<sockaddr *>(&peer), &length) == 0) {
+                dcmExternalSocketHandle.set(fd);
+                handed = true;
+                cond = ASC_receiveAssociation(scp->network, &assoc, static_cast<long>(config.maxReceivePDU), nullptr,
+                                              nullptr, config.tls ? OFTrue : OFFalse, DUL_NOBLOCK,
+                                              static_cast<int>(config.acseTimeout));
+                dcmExternalSocketHandle.set(DCMNET_INVALID_SOCKET);
+            }
+        }
+        if (!handed) {
+            ::close(fd); // silent until the ACSE timeout, gone, or stopping: no association
+            if (first == FirstBytes::silent)
+                connectionDropped(config, peerHost, "no A-ASSOCIATE-RQ within the ACSE timeout (" +
+                                                    std::to_string(config.acseTimeout) + " s)");
+            else if (first == FirstBytes::ready)
+                connectionDropped(config, peerHost, "the connection was closed");
+        } else if (cond.bad() && !scp->stopRequested.load()) {
+            connectionDropped(config, peerHost, std::string("no valid A-ASSOCIATE-RQ") +
+                                                (config.tls ? " (or a failed TLS handshake): " : ": ") + cond.text());
+        }
+        if (handed && cond.good()) {
+            bool serve = false;
+            if (scp->stopRequested.load()) {
+                rejectAssociation(assoc, 2, 3, 1); // shutting down: temporary congestion
+            } else {
+                std::unique_lock<std::mutex> lock(scp->mutex);
+                if (scp->serving < config.maxAssociations) {
+                    scp->serving++;
+                    serve = true;
+                } else {
+                    lock.unlock();
+                    rejectAssociation(assoc, 2, 3, 2); // rejected-transient, presentation, local-limit-exceeded
+                }
+            }
+            if (serve) {
+                serveAssociation(scp, id, assoc); // owns the association from here
+                assoc = nullptr;
+                std::lock_guard<std::mutex> lock(scp->mutex);
+                scp->serving--;
+            }
+        }
+        // A connection that closed or sent garbage before its A-ASSOCIATE-RQ, a failed TLS
+        // handshake (plain-TCP client, untrusted certificate, timeout), or a rejection.
+        dropAssociation(assoc);
+    } catch (...) {
+        // Nothing can be reported from here.
+    }
+    {
+        std::lock_guard<std::mutex> lock(scp->mutex);
+        scp->active--;
+        scp->finished.push_back(id);
+    }
+    scp->idle.notify_all();
+}
+
+// The accept loop of cdcm_scp_run (may throw; the caller waits for the connection threads).
 void acceptLoop(cdcm_scp *scp) {
     const ServerConfig &config = scp->config;
+    const int listening = static_cast<int>(DUL_networkSocket(scp->network->network));
     while (!scp->stopRequested.load()) {
         joinFinished(scp);
-        T_ASC_Association *assoc = nullptr;
-        const OFCondition cond = ASC_receiveAssociation(scp->network, &assoc, static_cast<long>(config.maxReceivePDU),
-                                                        nullptr, nullptr, config.tls ? OFTrue : OFFalse, DUL_NOBLOCK, 1);
-        if (cond == DUL_NOASSOCIATIONREQUEST) {
-            if (assoc != nullptr)
-                ASC_destroyAssociation(&assoc);
+        pollfd p{listening, POLLIN, 0};
+        if (::poll(&p, 1, 1000) <= 0 || !(p.revents & POLLIN))
             continue;
-        }
-        if (cond.bad()) {
-            // A connection that closed or sent garbage before its A-ASSOCIATE-RQ, a failed TLS
-            // handshake (plain-TCP client, untrusted certificate, timeout), or a failed accept():
-            // drop it; pause briefly so a persistent failure cannot spin the loop.
-            dropAssociation(assoc);
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        const int fd = ::accept4(listening, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) {
+            // A connection gone before it was taken, or out of descriptors: pause briefly so a
+            // persistent failure cannot spin the loop.
+            if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
             continue;
         }
         if (scp->stopRequested.load()) {
-            rejectAssociation(assoc, 2, 3, 1); // shutting down: temporary congestion
-            dropAssociation(assoc);
+            ::close(fd);
             break;
         }
         std::unique_lock<std::mutex> lock(scp->mutex);
-        if (scp->active >= config.maxAssociations) {
+        if (scp->active >= config.maxAssociations + waitingAllowance(config)) {
             lock.unlock();
-            rejectAssociation(assoc, 2, 3, 2); // rejected-transient, presentation, local-limit-exceeded
-            dropAssociation(assoc);
+            const std::string peerHost = peerAddress(fd);
+            ::close(fd); // flooded with connections that have not associated: no thread for this one
+            connectionDropped(config, peerHost, "too many connections are waiting to associate (" +
+                                                std::to_string(waitingAllowance(config)) + " beyond the associations)");
             continue;
         }
         const uint64_t id = gNextAssociationId.fetch_add(1);
@@ -1582,7 +1720,7 @@ void acceptLoop(cdcm_scp *scp) {
             std::thread &slot = scp->threads[id]; // the map node first: nothing throws after the start
             scp->active++;
             try {
-                slot = std::thread(associationThread, scp, id, assoc);
+                slot = std::thread(connectionThread, scp, id, fd);
                 started = true;
             } catch (...) {
                 scp->active--;
@@ -1592,8 +1730,7 @@ void acceptLoop(cdcm_scp *scp) {
         }
         if (!started) {
             lock.unlock();
-            rejectAssociation(assoc, 2, 3, 1); // cannot start a thread: temporary congestion
-            dropAssociation(assoc);
+            ::close(fd); // cannot start a thread
         }
     }
 }
@@ -1845,6 +1982,7 @@ int32_t cdcm_scp_create(const cdcm_scp_config *config, cdcm_scp **out, cdcm_erro
         c.onFind = config->on_find;
         c.onMove = config->on_move;
         c.onGet = config->on_get;
+        c.onConnectionDropped = config->on_connection_dropped;
 
         auto text = [](const char *value) { return std::string(value != nullptr ? value : ""); };
         cdcm_detail::TlsServerSettings tls;

@@ -1,8 +1,9 @@
 // cdcm_tls.cpp — DICOM TLS for the SCP of cdcm_net.cpp, over DCMTK 3.6.7's dcmtls (OpenSSL).
 //
-// DCMTK does the server-side TLS handshake inside ASC_receiveAssociation, i.e. on the shim's accept
-// loop, with a blocking SSL_accept() on a socket whose receive timeout is DCMTK's global one (60 s).
-// A peer that connects and then stays silent (or trickles bytes) would hold the loop that long. So
+// DCMTK does the server-side TLS handshake inside ASC_receiveAssociation, i.e. on the connection's
+// thread while it holds the shim's one-receive-at-a-time lock (cdcm_net.cpp), with a blocking
+// SSL_accept() on a socket whose receive timeout is DCMTK's global one (60 s). A peer that starts a
+// handshake and then stalls (or trickles bytes) would hold the other handshakes that long. So
 // the transport layer here creates connections whose serverSideHandshake() runs SSL_accept() on a
 // non-blocking socket with poll() against one deadline for the whole handshake (the ACSE timeout),
 // then puts the socket back in blocking mode for DCMTK. The socket's receive timeout is set to the

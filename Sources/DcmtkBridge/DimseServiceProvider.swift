@@ -119,6 +119,13 @@ public protocol DimseServiceProviderDelegate: AnyObject, Sendable {
               respond: (DicomFile) -> Bool) -> DimseAnswer
     func retrieve(association: UInt64, kind: RetrieveKind, model: QueryRetrieveModel,
                   identifier: DicomFile) -> RetrieveResolution
+    /// A connection closed before any association on it (silent until the ACSE timeout, not DICOM,
+    /// a failed TLS handshake, a flood of waiting connections). For logs and counts.
+    func connectionDropped(peerHost: String, reason: String)
+}
+
+extension DimseServiceProviderDelegate {
+    public func connectionDropped(peerHost: String, reason: String) {}
 }
 
 /// DCMTK's DIMSE service class provider: a pool of association threads on one port.
@@ -189,6 +196,7 @@ public final class DimseServiceProvider: @unchecked Sendable {  // the handle is
         config.on_find = onFind
         config.on_move = onMove
         config.on_get = onGet
+        config.on_connection_dropped = onConnectionDropped
         config.tls_certificate_file = UnsafePointer(certificate)
         config.tls_private_key_file = UnsafePointer(key)
         config.tls_trusted_certificates_file = UnsafePointer(trusted)
@@ -270,6 +278,10 @@ private let onAssociation: cdcm_association_callback = { context, info, reject i
 
 private let onAssociationEnd: cdcm_association_end_callback = { context, id, aborted in
     delegate(context).associationEnded(id, aborted: aborted != 0)
+}
+
+private let onConnectionDropped: cdcm_connection_dropped_callback = { context, peer, reason in
+    delegate(context).connectionDropped(peerHost: string(peer), reason: string(reason))
 }
 
 private let onEcho: cdcm_echo_callback = { context, id in

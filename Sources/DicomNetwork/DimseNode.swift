@@ -25,6 +25,7 @@ public final class DimseNode: DimseServiceProviderDelegate {
 
     private let associations = Counter(label: "dicom_associations_total")
     private let rejected = Counter(label: "dicom_associations_rejected_total")
+    private let dropped = Counter(label: "dicom_connections_dropped_total")
     private let instances = Counter(label: "dicom_instances_received_total")
     private let receivedBytes = Counter(label: "dicom_bytes_received_total")
     private let findLatency = Metrics.Timer(label: "dicom_cfind_duration_seconds")
@@ -80,6 +81,12 @@ public final class DimseNode: DimseServiceProviderDelegate {
                 "dicom.hospital": "\(peer.hospital)", "dicom.tls": "\(request.tls)"]) { a, _ in a })
             return nil
         }
+    }
+
+    public func connectionDropped(peerHost: String, reason: String) {
+        dropped.increment()
+        logger.notice("connection closed without an association", metadata: [
+            "dicom.peer": "\(peerHost)", "reason": "\(reason)"])
     }
 
     public func associationEnded(_ id: UInt64, aborted: Bool) {

@@ -93,6 +93,12 @@ typedef int32_t (*cdcm_association_callback)(void *context, const cdcm_associati
 typedef void (*cdcm_association_end_callback)(void *context, uint64_t association_id, int32_t aborted);
 
 /* C-ECHO: return the DIMSE status (0x0000). */
+/* A connection closed before any association on it: it sent no complete A-ASSOCIATE-RQ within
+ * the ACSE timeout, closed or sent something else, failed its TLS handshake, or came while too
+ * many connections were already waiting for theirs. peer_host: its IP address; reason: text for
+ * logs. Called on the connection's thread; may be NULL. */
+typedef void (*cdcm_connection_dropped_callback)(void *context, const char *peer_host, const char *reason);
+
 typedef uint16_t (*cdcm_echo_callback)(void *context, uint64_t association_id);
 
 /* C-STORE: the instance was received completely and written by DCMTK, bit-preserving, with a
@@ -218,6 +224,7 @@ typedef struct cdcm_scp_config {
     cdcm_find_callback on_find;
     cdcm_retrieve_callback on_move;
     cdcm_retrieve_callback on_get;
+    cdcm_connection_dropped_callback on_connection_dropped;
     /* DICOM TLS (PS3.15 B.9/B.11) on the listening port; the C-MOVE sub-associations stay plain TCP. */
     const char *tls_certificate_file; /* PEM certificate (chain) of the server; NULL or "" = plain TCP */
     const char *tls_private_key_file; /* PEM private key of that certificate (unencrypted) */
@@ -238,9 +245,11 @@ typedef struct cdcm_scp_config {
  * key, when the key does not match the certificate (or is encrypted), for a key or trusted file
  * without a certificate file (or the reverse), and for tls_require_client_certificate = 1 without
  * a trusted file. A failed handshake (a plain-TCP client, a certificate that does not verify, a
- * client that speaks too slowly) is dropped silently before any callback; the accept loop goes on.
- * The handshake runs on the accept loop, bounded as a whole by the ACSE timeout, like the wait for
- * the A-ASSOCIATE-RQ that follows it (see cdcm_scp_run).) */
+ * client that speaks too slowly) is dropped before on_association (on_connection_dropped says so).
+ * The handshake runs on the connection's thread, bounded as a whole by the ACSE timeout, like the
+ * wait for the A-ASSOCIATE-RQ that follows it; handshakes take turns (one DCMTK receive at a time),
+ * so a client that stalls in its handshake delays the other handshakes, never the associations
+ * already established.) */
 /* (A NULL on_echo answers 0x0000. A NULL on_store, on_find, on_move or on_get means that service
  * is not offered: its presentation contexts are refused. Strings are copied by cdcm_scp_create.) */
 
