@@ -94,6 +94,11 @@ void initializeOnce() {
             gInitStatus = CDCM_ERR_INIT;
             return;
         }
+        // A known attribute received as UN (forwarded by a system that did not know it) is read
+        // with its dictionary VR (PS3.5 6.2.2: a UN value is implicit VR little endian), as
+        // dcmdump +uc does: an identifying attribute sent so would otherwise be "missing".
+        // Received files are stored as they came; this changes only how they are read.
+        dcmEnableUnknownVRConversion.set(OFTrue);
         DJDecoderRegistration::registerCodecs();      // JPEG baseline/extended/lossless
         DJLSDecoderRegistration::registerCodecs();    // JPEG-LS
         DcmRLEDecoderRegistration::registerCodecs();  // RLE

@@ -50,7 +50,14 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler, RefusalOb
     static func comment(for error: ImagingIndexError) -> String {
         switch error.code {
         case .notDicom: "not a DICOM data set"
-        case .corrupt: "malformed data set or identifying attribute missing"
+        case .corrupt:
+            // Which identifying attribute is missing, e.g. "StudyInstanceUID (0020,000D) is missing
+            // or empty", fits the 64 characters of an Error Comment: the sender's admin can act on it.
+            if let missing = error.underlying as? DcmtkError, missing.code == .missingAttribute, missing.message.count <= 64 {
+                missing.message
+            } else {
+                "malformed data set or identifying attribute missing"
+            }
         case .doesNotMatchRequest: "data set differs from the request's SOP class/instance"
         case .outOfSpace: "storage full"
         case .indexUnavailable: "index unavailable"

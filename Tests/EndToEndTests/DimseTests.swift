@@ -266,6 +266,39 @@ import DicomTestSupport
         #expect(refused.status != 0 || refused.stderr.contains("0124") || refused.stderr.contains("Refused"), "\(refused.stderr)")
     }
 
+    /// Known attributes that arrive with the VR UN (forwarded by a system that did not know them,
+    /// PS3.5 6.2.2), identifying ones among them, are read with their real VR: the instance is
+    /// stored and indexed under them, and answered in C-FIND.
+    @Test func knownAttributesSentAsUNAreReadWithTheirRealVR() throws {
+        let copy = dir.appending("un-elements.dcm")
+        let made = try PythonPeer.run("with_un_elements.py", [TestImages.url("bachmai/ct-head-1.dcm").path, copy.path])
+        try #require(made.status == 0, "\(made.stderr)")
+        let sent = try scu("storescu", calling: "BACHMAI", [], files: [copy.path])
+        #expect(sent.status == 0 && !sent.stderr.contains("0xc000"), "\(sent.stderr)")
+        let (r, m) = try find(["QueryRetrieveLevel=STUDY", "PatientID=001085012345", "StudyInstanceUID",
+                               "PatientName", "StudyDescription"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(m.count == 1)
+        #expect(m.first?.string(.studyInstanceUID) == "1.2.826.0.1.3680043.10.1337.1.1")
+        #expect(m.first?.string(.patientName) == "Nguyễn^Văn Hùng")
+        #expect(m.first?.string(DicomTag(0x0008, 0x1030)) == "CT sọ não không tiêm thuốc cản quang")
+    }
+
+    /// A data set without an identifying attribute: 0xC000, and the Error Comment names it, so the
+    /// sending PACS's admin knows what to fix.
+    @Test func aMissingIdentifyingAttributeIsNamedInTheErrorComment() throws {
+        let copy = dir.appending("no-study-uid.dcm")
+        try FileManager.default.copyItem(at: TestImages.url("bachmai/ct-head-1.dcm"), to: copy)
+        let removed = try DcmtkTool.run("dcmodify", ["-nb", "-ea", "(0020,000d)", copy.path])
+        try #require(removed.status == 0, "\(removed.stderr)")
+        let result = try PythonPeer.run("store_own_classes.py", ["127.0.0.1", port, "BACHMAI", "IMAGINGINDEX", copy.path])
+        let said = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let ct = "1.2.840.10008.5.1.4.1.1.2"
+        #expect((said?["statuses"] as? [String: Any])?[ct] as? Int == 0xC000, "\(result.stdout) \(result.stderr)")
+        #expect((said?["comments"] as? [String: Any])?[ct] as? String == "StudyInstanceUID (0020,000D) is missing or empty",
+                "\(result.stdout)")
+    }
+
     /// A JPEG 2000 instance for peers that take only uncompressed syntaxes (getscu's and storescp's
     /// defaults): decoded with OpenJPEG (DCMTK has no JPEG 2000 codec) and sent uncompressed, pixel
     /// for pixel the native image the lossless copy was made from.

@@ -2,7 +2,8 @@
 known to DCMTK or not), each with its file's transfer syntax; prints each file's status.
 
 usage: store_own_classes.py HOST PORT CALLING CALLED FILE...
-prints {"established": true, "statuses": {"<SOPClassUID>": <status or null if refused>}}
+prints {"established": true, "statuses": {"<SOPClassUID>": <status or null if refused>},
+        "comments": {"<SOPClassUID>": <Error Comment or null>}}
 """
 import sys
 from pydicom import dcmread
@@ -21,12 +22,13 @@ if not assoc.is_established:
     emit({"established": False})
     sys.exit(1)
 nodelay(assoc)
-statuses = {}
+statuses, comments = {}, {}
 for ds in datasets:
     try:
         status = assoc.send_c_store(ds)
         statuses[ds.SOPClassUID] = status.Status if status else None
+        comments[ds.SOPClassUID] = str(status.ErrorComment) if status and "ErrorComment" in status else None
     except ValueError:  # no accepted presentation context for it
         statuses[ds.SOPClassUID] = None
 assoc.release()
-emit({"established": True, "statuses": statuses})
+emit({"established": True, "statuses": statuses, "comments": comments})
