@@ -1688,6 +1688,11 @@ void connectionThread(cdcm_scp *scp, uint64_t id, int fd) {
 void acceptLoop(cdcm_scp *scp) {
     const ServerConfig &config = scp->config;
     const int listening = static_cast<int>(DUL_networkSocket(scp->network->network));
+    // Non-blocking: a connection reset between poll() and accept() must not block the loop (DCMTK
+    // never uses this socket itself now; accepted sockets stay blocking, as DCMTK expects).
+    const int flags = ::fcntl(listening, F_GETFL);
+    if (flags >= 0)
+        ::fcntl(listening, F_SETFL, flags | O_NONBLOCK);
     while (!scp->stopRequested.load()) {
         joinFinished(scp);
         pollfd p{listening, POLLIN, 0};
