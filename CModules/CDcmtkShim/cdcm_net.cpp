@@ -44,6 +44,7 @@
 #include "dcmtk/dcmnet/dimse.h"
 #include "dcmtk/dcmnet/diutil.h"
 #include "dcmtk/dcmnet/dul.h"
+#include "dcmtk/dcmnet/extneg.h"
 #include "dcmtk/dcmnet/scpthrd.h"
 
 #include <arpa/inet.h>
@@ -820,6 +821,10 @@ private:
     std::string callingAE_;
     bool released_ = false;
     bool acknowledged_ = false;
+    bool fuzzyNames_[2] = {false, false}; // fuzzy person name matching agreed: Patient Root, Study Root FIND
+
+    /// Answers the requestor's C-FIND extended negotiation (PS3.4 C.5.1.1.1).
+    void answerExtendedNegotiation(T_ASC_Parameters *params);
 };
 
 OFCondition AssociationWorker::negotiateAssociation() {
@@ -887,7 +892,46 @@ OFCondition AssociationWorker::negotiateAssociation() {
                 return cond;
         }
     }
+    answerExtendedNegotiation(params);
     return EC_Normal;
+}
+
+// Each C-FIND SOP Class Extended Negotiation sub-item is answered with as many bytes as it had (at
+// most the five PS3.4 defines), all 0 but byte 3, fuzzy semantic matching of person names, which is
+// 1 when asked for: names then match ignoring case and diacritics too. DCMTK frees the list with
+// the association parameters.
+void AssociationWorker::answerExtendedNegotiation(T_ASC_Parameters *params) {
+    SOPClassExtendedNegotiationSubItemList *requested = nullptr;
+    ASC_getRequestedExtNegList(params, &requested);
+    if (requested == nullptr || config_.onFind == nullptr)
+        return;
+    std::unique_ptr<SOPClassExtendedNegotiationSubItemList> accepted(new SOPClassExtendedNegotiationSubItemList());
+    for (OFListIterator(SOPClassExtendedNegotiationSubItem *) it = requested->begin(); it != requested->end(); ++it) {
+        const SOPClassExtendedNegotiationSubItem *item = *it;
+        char model = 0;
+        if (item == nullptr || item->serviceClassAppInfo == nullptr ||
+            serviceKind(item->sopClassUID.c_str(), &model) != ServiceKind::find)
+            continue;
+        const unsigned short length = std::min<unsigned short>(item->serviceClassAppInfoLength, 5);
+        if (length == 0)
+            continue;
+        const bool fuzzy = length >= 3 && item->serviceClassAppInfo[2] == 1;
+        std::unique_ptr<SOPClassExtendedNegotiationSubItem> answer(new SOPClassExtendedNegotiationSubItem());
+        answer->sopClassUID = item->sopClassUID;
+        answer->sopClassUIDLength = static_cast<unsigned short>(item->sopClassUID.length());
+        answer->serviceClassAppInfo = new unsigned char[length]();
+        answer->serviceClassAppInfoLength = length;
+        answer->itemLength = static_cast<unsigned short>(2 + answer->sopClassUIDLength + length);
+        if (fuzzy) {
+            answer->serviceClassAppInfo[2] = 1;
+            fuzzyNames_[model == 'P' ? 0 : 1] = true;
+        }
+        accepted->push_back(answer.release());
+    }
+    if (!accepted->empty())
+        ASC_setAcceptedExtNegList(params, accepted.release());
+    else
+        deleteListMembers(*accepted);
 }
 
 OFCondition AssociationWorker::handleIncomingCommand(T_DIMSE_Message *message, const DcmPresentationContextInfo &info) {
@@ -1162,7 +1206,9 @@ OFCondition AssociationWorker::handleFind(T_DIMSE_C_FindRQ &request, T_ASC_Prese
     if (serviceKind(info.abstractSyntax.c_str(), &model) != ServiceKind::find || config_.onFind == nullptr) {
         status = STATUS_FIND_Refused_SOPClassNotSupported;
     } else {
-        status = config_.onFind(config_.context, id_, model, handle.get(), &responder, comment);
+        const bool fuzzy = model == 'P' ? fuzzyNames_[0] : fuzzyNames_[1];
+        status = config_.onFind(config_.context, id_, model, fuzzy ? CDCM_FIND_FUZZY_NAMES : 0u, handle.get(),
+                                &responder, comment);
         comment[64] = '\0';
     }
     if (responder.failed)

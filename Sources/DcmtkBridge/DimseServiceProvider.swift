@@ -115,7 +115,8 @@ public protocol DimseServiceProviderDelegate: AnyObject, Sendable {
     /// not be written (0xA700: a full disk). For logs and counts.
     func storeRefused(association: UInt64, sopInstanceUID: String, answer: DimseAnswer)
     /// Answer matches through `respond`, which returns true once the peer has cancelled.
-    func find(association: UInt64, model: QueryRetrieveModel, identifier: DicomFile,
+    /// `fuzzyNames`: the requestor negotiated fuzzy semantic matching of person names.
+    func find(association: UInt64, model: QueryRetrieveModel, identifier: DicomFile, fuzzyNames: Bool,
               respond: (DicomFile) -> Bool) -> DimseAnswer
     func retrieve(association: UInt64, kind: RetrieveKind, model: QueryRetrieveModel,
                   identifier: DicomFile) -> RetrieveResolution
@@ -301,10 +302,11 @@ private let onStoreRefused: cdcm_store_refused_callback = { context, id, sopInst
                                    answer: DimseAnswer(DimseStatus(status), comment: text.isEmpty ? nil : text))
 }
 
-private let onFind: cdcm_find_callback = { context, id, m, identifier, responder, comment in
+private let onFind: cdcm_find_callback = { context, id, m, options, identifier, responder, comment in
     guard let identifier else { return DimseStatus.cannotUnderstand.code }
     let request = DicomFile(handle: identifier, owned: false)
-    let answer = delegate(context).find(association: id, model: model(m), identifier: request) { match in
+    let fuzzy = options & CDCM_FIND_FUZZY_NAMES != 0
+    let answer = delegate(context).find(association: id, model: model(m), identifier: request, fuzzyNames: fuzzy) { match in
         cdcm_find_respond(responder, match.handle) != 0
     }
     fill(comment, answer.comment)

@@ -139,7 +139,7 @@ public final class DimseNode: DimseServiceProviderDelegate {
             "error": "\(answer.comment ?? "")"]) { a, _ in a })
     }
 
-    public func find(association: UInt64, model: QueryRetrieveModel, identifier: DicomFile,
+    public func find(association: UInt64, model: QueryRetrieveModel, identifier: DicomFile, fuzzyNames: Bool,
                      respond: (DicomFile) -> Bool) -> DimseAnswer {
         guard let context = context(association) else { return DimseAnswer(.outOfResources, comment: "unknown association") }
         open.withLock { $0[association]?.finds += 1 }
@@ -154,9 +154,10 @@ public final class DimseNode: DimseServiceProviderDelegate {
             let elapsed = ContinuousClock.now - started
             findLatency.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         }
-        let request: FindRequest
+        var request: FindRequest
         do {
             request = try FindRequest(identifier: identifier, model: model)
+            request.fuzzyNames = fuzzyNames
         } catch {
             failure(error.status)
             logger.notice("C-FIND refused: \(error.message)", metadata: log(association))

@@ -12,6 +12,9 @@ public struct FindRequest: Sendable {
     /// Return keys with no text form: sequences (answered empty unless the handler fills them) and
     /// binary keys (OB, OW, ...: left out of the responses).
     public var sequenceKeys: Set<DicomTag>
+    /// Person names match ignoring diacritics too (fuzzy semantic matching of person names, agreed
+    /// in the C-FIND extended negotiation).
+    public var fuzzyNames = false
 
     public static let queryRetrieveLevel = DicomTag(0x0008, 0x0052)
 

@@ -122,7 +122,8 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler, RefusalOb
 
     func find(_ request: FindRequest, context: AssociationContext, limit: Int,
               emit: (FindAnswer) -> Bool) -> DimseAnswer {
-        var query = IndexQuery(level: request.level, dicomKeys: request.keys, extraTags: extraTags, limit: limit + 1)
+        var query = IndexQuery(level: request.level, dicomKeys: request.keys, extraTags: extraTags,
+                               nameMatching: request.fuzzyNames ? .folded : .caseInsensitive, limit: limit + 1)
         query.sharingRestriction = Self.sharingRestriction(context)
         let citizen = citizenLookup(request.keys, level: request.level)
         if let citizen {

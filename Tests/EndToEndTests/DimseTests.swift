@@ -266,6 +266,27 @@ import DicomTestSupport
         #expect(refused.status != 0 || refused.stderr.contains("0124") || refused.stderr.contains("Refused"), "\(refused.stderr)")
     }
 
+    /// Fuzzy semantic matching of person names, when the requestor asks for it in the C-FIND
+    /// extended negotiation: `nguyen^van hung` then also finds Bạch Mai's `Nguyễn^Văn Hùng` (the
+    /// same person, written with diacritics), and the A-ASSOCIATE-AC says it was agreed.
+    @Test func fuzzyNameMatchingWhenNegotiated() throws {
+        #expect(try store(["bachmai/ct-head-1.dcm", "choray/cr-chest.dcm"]).status == 0)
+        let keys = #"{"PatientName": "nguyen^van hung", "PatientID": "", "StudyInstanceUID": ""}"#
+        func ask(_ extra: [String]) throws -> (final: Int?, ids: Set<String>, extended: String?) {
+            let result = try PythonPeer.run("find_json.py", ["127.0.0.1", port, "VIEWER", "IMAGINGINDEX", "S", "STUDY", keys] + extra)
+            let said = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            let ids = (said?["answers"] as? [[String: Any]] ?? []).compactMap {
+                (($0["00100020"] as? [String: Any])?["Value"] as? [String])?.first
+            }
+            return (said?["final"] as? Int, Set(ids), said?["extended"] as? String)
+        }
+        let plain = try ask([])
+        #expect(plain.final == 0 && plain.ids == ["CR0012345"], "\(plain)")
+        let fuzzy = try ask(["fuzzy"])
+        #expect(fuzzy.final == 0 && fuzzy.ids == ["CR0012345", "001085012345"], "\(fuzzy)")
+        #expect(fuzzy.extended == "000001", "relational and date-time matching refused, fuzzy names agreed: \(fuzzy)")
+    }
+
     /// Known attributes that arrive with the VR UN (forwarded by a system that did not know them,
     /// PS3.5 6.2.2), identifying ones among them, are read with their real VR: the instance is
     /// stored and indexed under them, and answered in C-FIND.

@@ -127,7 +127,10 @@ typedef void (*cdcm_store_refused_callback)(void *context, uint64_t association_
                                             uint16_t status, const char *error_comment);
 
 /* C-FIND: `identifier` is the request identifier (borrowed for the call). `model` is 'P' (Patient
- * Root) or 'S' (Study Root). The callback answers by calling cdcm_find_respond(responder, dataset)
+ * Root) or 'S' (Study Root). `options`: CDCM_FIND_FUZZY_NAMES when the requestor asked for, and was
+ * granted, fuzzy semantic matching of person names for this model (C-FIND extended negotiation,
+ * PS3.4 C.5.1.1.1: the shim agrees to that byte only; relational queries, combined date-time
+ * matching, timezone adjustment and enhanced multi-frame conversion are answered 0). The callback answers by calling cdcm_find_respond(responder, dataset)
  * once per match (each becomes a Pending 0xFF00 response; the call returns 1 when the peer sent
  * C-CANCEL, after which the callback should stop and return 0xFE00), then returns the final status:
  * 0x0000, 0xFE00 (cancelled), 0xA700, 0xA900 (identifier does not match SOP class), 0xC000. */
@@ -138,8 +141,10 @@ typedef void (*cdcm_store_refused_callback)(void *context, uint64_t association_
  * pending status returned as final becomes 0xC000; after a C-CANCEL the final status is 0xFE00
  * whatever the callback returns. A C-CANCEL arriving after the final response is ignored.) */
 typedef struct cdcm_find_responder cdcm_find_responder;
-typedef uint16_t (*cdcm_find_callback)(void *context, uint64_t association_id, char model, cdcm_dataset *identifier,
-                                       cdcm_find_responder *responder, char error_comment[65]);
+#define CDCM_FIND_FUZZY_NAMES 1u
+typedef uint16_t (*cdcm_find_callback)(void *context, uint64_t association_id, char model, uint32_t options,
+                                       cdcm_dataset *identifier, cdcm_find_responder *responder,
+                                       char error_comment[65]);
 /* Sends one pending response with `match` (borrowed). Returns 1 if the peer has cancelled, 0 to go
  * on, <0 if the association failed (stop then). */
 /* (After each pending response the shim polls, without waiting, for a C-CANCEL. Anything else the
