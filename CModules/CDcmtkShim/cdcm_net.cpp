@@ -14,7 +14,8 @@
 //    every later one up to the ACSE timeout. The connection's thread waits for the request instead
 //    (the whole PDU in the socket buffer, or the first TLS bytes), then hands the socket to DCMTK
 //    through dcmExternalSocketHandle (a process-wide global, DCMTK's inetd mode: set, received and
-//    cleared under one lock, so the receive itself does not block). It counts established
+//    cleared under one lock, so the receive itself does not block; a TLS handshake is done before,
+//    outside the lock). It counts established
 //    associations (rejecting beyond max_associations with "local limit exceeded", as DCMTK's pool
 //    does); connections still waiting are bounded separately (beyond it they are closed at once).
 //  - Each association is served by an AssociationWorker derived from DcmThreadSCP (DCMTK's
@@ -26,9 +27,9 @@
 //    holds at most 128 presentation contexts, fewer than DCMTK's storage SOP classes. Splitting the
 //    list over several profiles would not help (only the active one is used), so the profile
 //    machinery is bypassed and every proposed context is accepted or refused here.
-//  - DICOM TLS (cdcm_tls.cpp): a DcmTLSTransportLayer subclass is set on the acceptor network, so
-//    ASC_receiveAssociation does the TLS handshake (bounded by the ACSE timeout) before reading the
-//    A-ASSOCIATE-RQ; a failed handshake is just a failed receive for the loop.
+//  - DICOM TLS (cdcm_tls.cpp): a DcmTLSTransportLayer subclass is set on the acceptor network; the
+//    connection's thread does the handshake (bounded by the ACSE timeout) and hands the SSL to the
+//    connection DCMTK creates in ASC_receiveAssociation; a failed handshake drops the connection.
 
 #include "cdcm.h"
 #include "cdcm_internal.h"
@@ -1613,7 +1614,7 @@ enum class FirstBytes { ready, silent, closedEmpty, stopping };
 
 // Waits until the peer's first bytes are there: for plain TCP its whole first PDU (the 6-byte PDU
 // header gives the length), so that DCMTK reads the A-ASSOCIATE-RQ without blocking; for TLS the
-// first bytes of the handshake (DCMTK's handshake is bounded by the ACSE timeout, cdcm_tls.cpp).
+// first bytes of the handshake (the handshake then runs on the connection's thread, cdcm_tls.cpp).
 // silent: nothing complete before the ACSE timeout; closedEmpty: the peer closed without sending a
 // byte (a port probe, a load balancer's health check).
 FirstBytes waitForRequest(cdcm_scp *scp, int fd) {
@@ -1669,7 +1670,11 @@ void connectionThread(cdcm_scp *scp, uint64_t id, int fd) {
         OFCondition cond = DUL_NOASSOCIATIONREQUEST;
         bool handed = false;
         const FirstBytes first = waitForRequest(scp, fd);
-        if (first == FirstBytes::ready) {
+        // TLS: the handshake and the wait for the request's first bytes, outside the lock.
+        std::string tlsFailure;
+        if (first == FirstBytes::ready && config.tls)
+            tlsFailure = cdcm_detail::handshakeBeforeReceive(scp->transportLayer.get(), fd);
+        if (first == FirstBytes::ready && tlsFailure.empty()) {
             std::lock_guard<std::mutex> lock(gAdoptedSocketMutex);
             sockaddr_storage peer;
             socklen_t length = sizeof(peer);
@@ -1683,12 +1688,15 @@ void connectionThread(cdcm_scp *scp, uint64_t id, int fd) {
                                               static_cast<int>(config.acseTimeout));
                 dcmExternalSocketHandle.set(DCMNET_INVALID_SOCKET);
             }
+            cdcm_detail::discardPendingHandshake(); // (only when DCMTK failed before taking it)
         }
         if (!handed) {
             ::close(fd); // silent until the ACSE timeout, gone, or stopping: no association
             if (first == FirstBytes::silent)
                 connectionDropped(config, peerHost, "no A-ASSOCIATE-RQ within the ACSE timeout (" +
                                                     std::to_string(config.acseTimeout) + " s)");
+            else if (!tlsFailure.empty())
+                connectionDropped(config, peerHost, tlsFailure);
             else if (first == FirstBytes::ready)
                 connectionDropped(config, peerHost, "the connection was closed");
         } else if (cond.bad() && !scp->stopRequested.load()) {

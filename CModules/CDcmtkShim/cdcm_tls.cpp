@@ -1,14 +1,15 @@
 // cdcm_tls.cpp — DICOM TLS for the SCP of cdcm_net.cpp, over DCMTK 3.6.7's dcmtls (OpenSSL).
 //
-// DCMTK does the server-side TLS handshake inside ASC_receiveAssociation, i.e. on the connection's
-// thread while it holds the shim's one-receive-at-a-time lock (cdcm_net.cpp), with a blocking
-// SSL_accept() on a socket whose receive timeout is DCMTK's global one (60 s). A peer that starts a
-// handshake and then stalls (or trickles bytes) would hold the other handshakes that long. So
-// the transport layer here creates connections whose serverSideHandshake() runs SSL_accept() on a
-// non-blocking socket with poll() against one deadline for the whole handshake (the ACSE timeout),
-// then puts the socket back in blocking mode for DCMTK. The socket's receive timeout is set to the
-// same bound for the A-ASSOCIATE-RQ that DCMTK reads next (an incomplete TLS record would
-// otherwise block SSL_read for 60 s); the association thread restores DCMTK's value.
+// DCMTK does the server-side TLS handshake inside ASC_receiveAssociation, with a blocking
+// SSL_accept() on a socket whose receive timeout is DCMTK's global one (60 s), and the shim runs that
+// receive under its one-receive-at-a-time lock (cdcm_net.cpp). So the connection's thread does the
+// handshake itself first, outside the lock (handshakeBeforeReceive): SSL_accept() on a non-blocking
+// socket with poll() against one deadline (the ACSE timeout), then a wait for the first decrypted
+// bytes of the A-ASSOCIATE-RQ; the transport layer's createConnection(), called by DCMTK on the same
+// thread, takes that SSL and its serverSideHandshake() has nothing left to do. (Connections made
+// otherwise still get the bounded handshake there.) The socket's receive timeout is set to the same
+// bound for the rest of the A-ASSOCIATE-RQ that DCMTK reads; the association thread restores
+// DCMTK's value.
 
 #include "cdcm_tls.h"
 
@@ -68,72 +69,93 @@ void setReceiveTimeout(int fd, long seconds) {
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
-// A TLS connection whose server-side handshake cannot block past a deadline.
+// SSL_accept() on `fd` (non-blocking meanwhile, poll() against one deadline for the whole
+// handshake), then, when `firstData` is given, a wait until the peer's first application bytes can
+// be read (SSL_peek), against the same deadline. The socket is put back in blocking mode for DCMTK.
+// "" on success, else why it failed.
+std::string boundedAccept(SSL *ssl, int fd, std::chrono::steady_clock::time_point deadline, bool firstData) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return "cannot make the socket non-blocking";
+    std::string failure;
+    bool handshaken = false;
+    ERR_clear_error();
+    for (;;) {
+        char byte;
+        const int result = handshaken ? SSL_peek(ssl, &byte, 1) : SSL_accept(ssl);
+        if (result == 1 && !handshaken) {
+            handshaken = true;
+            if (!firstData)
+                break;
+            continue;
+        }
+        if (result > 0)
+            break; // application data is there
+        const int error = SSL_get_error(ssl, result);
+        if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now()).count();
+            if (left <= 0) {
+                failure = handshaken ? "no A-ASSOCIATE-RQ within the ACSE timeout" : "timed out";
+                break;
+            }
+            pollfd pfd;
+            pfd.fd = fd;
+            pfd.events = error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+            pfd.revents = 0;
+            const int ready = ::poll(&pfd, 1, static_cast<int>(left));
+            if (ready < 0 && errno != EINTR) {
+                failure = std::string("poll failed: ") + std::strerror(errno);
+                break;
+            }
+            continue; // readable, writable, hung up (OpenSSL then reports it) or EINTR
+        }
+        const long verify = SSL_get_verify_result(ssl);
+        if (!handshaken && verify != X509_V_OK)
+            failure = std::string("client certificate: ") + X509_verify_cert_error_string(verify);
+        else if ((error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) || error == SSL_ERROR_ZERO_RETURN)
+            failure = "connection closed by the peer";
+        else
+            failure = openSSLErrorText();
+        break;
+    }
+    ERR_clear_error();
+    ::fcntl(fd, F_SETFL, flags); // DCMTK reads and writes in blocking mode
+    if (!failure.empty() && !handshaken)
+        return "TLS handshake failed: " + failure;
+    return failure;
+}
+
+// A handshake the connection's thread completed before DCMTK's receive (handshakeBeforeReceive),
+// waiting for that thread's next createConnection on the same socket.
+thread_local SSL *tHandshaken = nullptr;
+thread_local int tHandshakenSocket = -1;
+
+// A TLS connection whose server-side handshake cannot block past a deadline, or was done already.
 class BoundedHandshakeConnection final : public DcmTLSConnection {
 public:
-    BoundedHandshakeConnection(DcmNativeSocketType socket, SSL *ssl, uint32_t timeoutSeconds)
-        : DcmTLSConnection(socket, ssl), ssl_(ssl), timeoutSeconds_(timeoutSeconds) {}
+    BoundedHandshakeConnection(DcmNativeSocketType socket, SSL *ssl, uint32_t timeoutSeconds, bool handshaken)
+        : DcmTLSConnection(socket, ssl), ssl_(ssl), timeoutSeconds_(timeoutSeconds), handshaken_(handshaken) {}
 
     OFCondition serverSideHandshake() override {
+        if (handshaken_)
+            return EC_Normal;
         try {
-            return boundedAccept();
+            const std::string failure = boundedAccept(
+                ssl_, static_cast<int>(getSocket()),
+                std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds_), false);
+            if (!failure.empty())
+                return makeOFCondition(OFM_dcmtls, 9000, OF_error, failure.c_str());
+            return EC_Normal;
         } catch (...) {
             return makeOFCondition(OFM_dcmtls, 9001, OF_error, "TLS handshake: unexpected C++ exception");
         }
     }
 
 private:
-    OFCondition boundedAccept() {
-        const int fd = static_cast<int>(getSocket());
-        const int flags = ::fcntl(fd, F_GETFL);
-        if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-            return makeOFCondition(OFM_dcmtls, 9002, OF_error, "TLS handshake: cannot make the socket non-blocking");
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds_);
-        std::string failure;
-        ERR_clear_error();
-        for (;;) {
-            const int result = SSL_accept(ssl_);
-            if (result == 1)
-                break;
-            const int error = SSL_get_error(ssl_, result);
-            if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
-                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now()).count();
-                if (left <= 0) {
-                    failure = "timed out";
-                    break;
-                }
-                pollfd pfd;
-                pfd.fd = fd;
-                pfd.events = error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-                pfd.revents = 0;
-                const int ready = ::poll(&pfd, 1, static_cast<int>(left));
-                if (ready < 0 && errno != EINTR) {
-                    failure = std::string("poll failed: ") + std::strerror(errno);
-                    break;
-                }
-                continue; // readable, writable, hung up (SSL_accept then reports it) or EINTR
-            }
-            const long verify = SSL_get_verify_result(ssl_);
-            if (verify != X509_V_OK)
-                failure = std::string("client certificate: ") + X509_verify_cert_error_string(verify);
-            else if (error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
-                failure = "connection closed by the peer";
-            else if (error == SSL_ERROR_ZERO_RETURN)
-                failure = "connection closed by the peer";
-            else
-                failure = openSSLErrorText();
-            break;
-        }
-        ERR_clear_error();
-        ::fcntl(fd, F_SETFL, flags); // DCMTK reads and writes in blocking mode
-        if (!failure.empty())
-            return makeOFCondition(OFM_dcmtls, 9000, OF_error, ("TLS handshake failed: " + failure).c_str());
-        return EC_Normal;
-    }
-
     SSL *ssl_; // owned by DcmTLSConnection
     uint32_t timeoutSeconds_;
+    bool handshaken_;
 };
 
 class ServerTransportLayer final : public DcmTLSTransportLayer {
@@ -144,19 +166,21 @@ public:
     DcmTransportConnection *createConnection(DcmNativeSocketType openSocket, OFBool useSecureLayer) override {
         if (!useSecureLayer)
             return DcmTLSTransportLayer::createConnection(openSocket, useSecureLayer);
-        SSL_CTX *context = getNativeHandle();
-        if (context == nullptr)
-            return nullptr;
-        SSL *ssl = SSL_new(context);
-        if (ssl == nullptr)
-            return nullptr;
-        if (SSL_set_fd(ssl, static_cast<int>(openSocket)) != 1) {
-            SSL_free(ssl);
-            return nullptr;
+        bool handshaken = false;
+        SSL *ssl = nullptr;
+        if (tHandshaken != nullptr && tHandshakenSocket == static_cast<int>(openSocket)) {
+            ssl = tHandshaken;
+            handshaken = true;
+            tHandshaken = nullptr;
+            tHandshakenSocket = -1;
+        } else {
+            ssl = newSSL(static_cast<int>(openSocket));
+            if (ssl == nullptr)
+                return nullptr;
         }
         BoundedHandshakeConnection *connection = nullptr;
         try {
-            connection = new BoundedHandshakeConnection(openSocket, ssl, timeoutSeconds_);
+            connection = new BoundedHandshakeConnection(openSocket, ssl, timeoutSeconds_, handshaken);
         } catch (...) {
             SSL_free(ssl); // the caller closes the socket when it gets nullptr
             return nullptr;
@@ -166,6 +190,19 @@ public:
         setReceiveTimeout(static_cast<int>(openSocket), static_cast<long>(timeoutSeconds_));
         return connection;
     }
+
+    // A server-side SSL on `fd`, or nullptr.
+    SSL *newSSL(int fd) {
+        SSL_CTX *context = getNativeHandle();
+        SSL *ssl = context != nullptr ? SSL_new(context) : nullptr;
+        if (ssl != nullptr && SSL_set_fd(ssl, fd) != 1) {
+            SSL_free(ssl);
+            ssl = nullptr;
+        }
+        return ssl;
+    }
+
+    uint32_t timeoutSeconds() const { return timeoutSeconds_; }
 
 private:
     uint32_t timeoutSeconds_;
@@ -383,6 +420,37 @@ bool peerCertificate(T_ASC_Association *assoc, std::string *subject, std::string
     *subject = name;
     *sha256 = fingerprint;
     return true;
+}
+
+std::string handshakeBeforeReceive(DcmTransportLayer *layer, int fd) {
+    ServerTransportLayer *server = dynamic_cast<ServerTransportLayer *>(layer);
+    if (server == nullptr)
+        return "no TLS layer";
+    discardPendingHandshake();
+    SSL *ssl = server->newSSL(fd);
+    if (ssl == nullptr)
+        return "TLS handshake failed: " + openSSLErrorText();
+    std::string failure;
+    try {
+        failure = boundedAccept(ssl, fd, std::chrono::steady_clock::now() + std::chrono::seconds(server->timeoutSeconds()),
+                                true);
+    } catch (...) {
+        failure = "TLS handshake: unexpected C++ exception";
+    }
+    if (!failure.empty()) {
+        SSL_free(ssl); // the socket stays the caller's
+        return failure;
+    }
+    tHandshaken = ssl;
+    tHandshakenSocket = fd;
+    return std::string();
+}
+
+void discardPendingHandshake() {
+    if (tHandshaken != nullptr)
+        SSL_free(tHandshaken);
+    tHandshaken = nullptr;
+    tHandshakenSocket = -1;
 }
 
 void restoreReceiveTimeout(T_ASC_Association *assoc) {

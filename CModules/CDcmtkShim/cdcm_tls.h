@@ -30,6 +30,16 @@ struct TlsServerSettings {
 std::unique_ptr<DcmTransportLayer> makeServerTransportLayer(const TlsServerSettings &settings, int32_t *status,
                                                             std::string *message);
 
+// The server side of the TLS handshake on an accepted socket, run by the connection's thread
+// before DCMTK receives the association (outside the shim's receive lock), then a wait for the
+// first decrypted bytes of the A-ASSOCIATE-RQ: both bounded by the layer's handshake timeout.
+// "" on success: the SSL waits for this thread's next createConnection() on `fd` (DCMTK's
+// receive). Else why it failed; the socket stays the caller's.
+std::string handshakeBeforeReceive(DcmTransportLayer *layer, int fd);
+
+// Frees a handshake DCMTK did not take (its receive failed before it made the connection).
+void discardPendingHandshake();
+
 // True when the association's transport connection is a TLS connection.
 bool isSecureAssociation(T_ASC_Association *assoc);
 

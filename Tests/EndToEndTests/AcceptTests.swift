@@ -34,6 +34,37 @@ import DicomTestSupport
         #expect(count("no valid A-ASSOCIATE-RQ") == 1, "\(log)")
         #expect(count("connection closed without an association") == 4, "\(log)")
     }
+
+    /// On the TLS port: clients that start a handshake and stall (a ClientHello record header, then
+    /// nothing) hold up neither the other clients' handshakes nor their associations.
+    @Test func stalledTLSHandshakesDoNotHoldUpTheOthers() throws {
+        let dir = TemporaryDirectory("accept-tls")
+        let certs = dir.appending("certs")
+        try FileManager.default.createDirectory(at: certs, withIntermediateDirectories: true)
+        _ = try AccessControlEndToEndTests.makeCertificates(in: certs)
+        let server = try ServerProcess(dataDirectory: dir.appending("data"), config: """
+            { "dicom": { "aeTitle": "IMAGINGINDEX", "acseTimeout": 12,
+                "peers": [ { "aeTitle": "VIEWER", "host": "127.0.0.1", "hospital": "Chợ Rẫy", "permissions": ["query"] } ],
+                "tls": { "certificate": "\(certs.path)/server.pem", "key": "\(certs.path)/server.key", "port": 0 } } }
+            """, dicomTLS: true)
+        let stalled = try (0..<2).map { _ in try RawConnection(port: server.tlsPort) }
+        for connection in stalled { connection.send(bytes: [0x16, 0x03, 0x01, 0x00, 0xC8, 0x01]) }
+        // Had the handshakes run under the receive lock, each stalled one would hold it until its
+        // 12 s ran out, and echoscu would get its turn only after they were dropped.
+        for _ in 0..<2 {
+            let echo = try DcmtkTool.run("echoscu", ["+tla", "+cf", certs.appendingPathComponent("ca.pem").path, "-ta", "5",
+                                                     "-aet", "VIEWER", "-aec", "IMAGINGINDEX", "127.0.0.1", String(server.tlsPort)])
+            #expect(echo.status == 0, "\(echo.stderr)")
+        }
+        for connection in stalled {
+            #expect(connection.isStillOpen, "the stalled handshakes were dropped before the others were served")
+        }
+        for connection in stalled {
+            #expect(connection.closedByPeer(within: 60), "a stalled handshake was left open past the ACSE timeout")
+        }
+        #expect(server.stop() == 0, "\(server.log)")
+        #expect(server.log.components(separatedBy: "TLS handshake failed: timed out").count - 1 == 2, "\(server.log)")
+    }
 }
 
 /// A TCP connection to 127.0.0.1 that sends nothing unless told to.
@@ -55,8 +86,18 @@ final class RawConnection {
         }
     }
 
+    func send(bytes: [UInt8]) {
+        _ = bytes.withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+    }
+
     func send(_ text: String) {
         _ = text.utf8CString.withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress, $0.count - 1, 0) }
+    }
+
+    /// Neither closed by the other end nor carrying anything to read (checked without waiting).
+    var isStillOpen: Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) == 0
     }
 
     /// Whether the other end closed the connection (end of stream) within `seconds`.

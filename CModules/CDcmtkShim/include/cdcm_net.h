@@ -251,10 +251,9 @@ typedef struct cdcm_scp_config {
  * without a certificate file (or the reverse), and for tls_require_client_certificate = 1 without
  * a trusted file. A failed handshake (a plain-TCP client, a certificate that does not verify, a
  * client that speaks too slowly) is dropped before on_association (on_connection_dropped says so).
- * The handshake runs on the connection's thread, bounded as a whole by the ACSE timeout, like the
- * wait for the A-ASSOCIATE-RQ that follows it; handshakes take turns (one DCMTK receive at a time),
- * so a client that stalls in its handshake delays the other handshakes, never the associations
- * already established.) */
+ * The handshake runs on the connection's own thread, bounded as a whole by the ACSE timeout, like
+ * the wait for the A-ASSOCIATE-RQ that follows it, so a client that stalls in its handshake delays
+ * no other client.) */
 /* (A NULL on_echo answers 0x0000. A NULL on_store, on_find, on_move or on_get means that service
  * is not offered: its presentation contexts are refused. Strings are copied by cdcm_scp_create.) */
 
