@@ -301,52 +301,134 @@ std::string transferSyntaxOf(DcmFileFormat &file) {
     return xfer != EXS_Unknown ? std::string(DcmXfer(xfer).getXferID()) : std::string();
 }
 
-bool decodeJpeg2000ToNative(DcmDataset &dataset, std::string *problem) {
+namespace {
+
+// What a data set says about its JPEG 2000 pixel data, checked.
+struct J2kLayout {
+    DcmPixelSequence *sequence = nullptr;
+    Uint16 rows = 0, columns = 0, samples = 1, bitsAllocated = 0, bitsStored = 0, pixelRepresentation = 0;
+    long frames = 1;
+    size_t frameSamples() const { return size_t(rows) * columns * samples; }
+};
+
+bool readLayout(DcmDataset &dataset, J2kLayout *layout, std::string *problem) {
     DcmElement *element = nullptr;
     if (dataset.findAndGetElement(DCM_PixelData, element, OFFalse).bad() || element == nullptr ||
         element->ident() != EVR_PixelData) {
         *problem = "no Pixel Data";
         return false;
     }
-    DcmPixelSequence *sequence = encapsulatedSequence(*static_cast<DcmPixelData *>(element));
-    if (sequence == nullptr) {
+    layout->sequence = encapsulatedSequence(*static_cast<DcmPixelData *>(element));
+    if (layout->sequence == nullptr) {
         *problem = "JPEG 2000 transfer syntax but the pixel data are not encapsulated";
         return false;
     }
-    Uint16 rows = 0, columns = 0, samples = 1, bitsAllocated = 0, bitsStored = 0, pixelRepresentation = 0;
-    dataset.findAndGetUint16(DCM_Rows, rows, 0, OFFalse);
-    dataset.findAndGetUint16(DCM_Columns, columns, 0, OFFalse);
-    dataset.findAndGetUint16(DCM_SamplesPerPixel, samples, 0, OFFalse);
-    dataset.findAndGetUint16(DCM_BitsAllocated, bitsAllocated, 0, OFFalse);
-    dataset.findAndGetUint16(DCM_BitsStored, bitsStored, 0, OFFalse);
-    dataset.findAndGetUint16(DCM_PixelRepresentation, pixelRepresentation, 0, OFFalse);
-    long frames = 1;
-    if (dataset.findAndGetLongInt(DCM_NumberOfFrames, frames, 0, OFFalse).bad() || frames < 1)
-        frames = 1;
-    if (rows == 0 || columns == 0) {
+    dataset.findAndGetUint16(DCM_Rows, layout->rows, 0, OFFalse);
+    dataset.findAndGetUint16(DCM_Columns, layout->columns, 0, OFFalse);
+    dataset.findAndGetUint16(DCM_SamplesPerPixel, layout->samples, 0, OFFalse);
+    dataset.findAndGetUint16(DCM_BitsAllocated, layout->bitsAllocated, 0, OFFalse);
+    dataset.findAndGetUint16(DCM_BitsStored, layout->bitsStored, 0, OFFalse);
+    dataset.findAndGetUint16(DCM_PixelRepresentation, layout->pixelRepresentation, 0, OFFalse);
+    if (dataset.findAndGetLongInt(DCM_NumberOfFrames, layout->frames, 0, OFFalse).bad() || layout->frames < 1)
+        layout->frames = 1;
+    if (layout->rows == 0 || layout->columns == 0) {
         *problem = "no Rows or Columns";
         return false;
     }
-    if (samples != 1 && samples != 3) {
-        *problem = "JPEG 2000 with " + std::to_string(samples) + " samples per pixel";
+    if (layout->samples != 1 && layout->samples != 3) {
+        *problem = "JPEG 2000 with " + std::to_string(layout->samples) + " samples per pixel";
         return false;
     }
-    if (bitsAllocated != 8 && bitsAllocated != 16) {
-        *problem = "JPEG 2000 with Bits Allocated " + std::to_string(bitsAllocated) + " (8 or 16 are decoded)";
+    if (layout->bitsAllocated != 8 && layout->bitsAllocated != 16) {
+        *problem = "JPEG 2000 with Bits Allocated " + std::to_string(layout->bitsAllocated) + " (8 or 16 are decoded)";
         return false;
     }
-    const size_t frameSamples = size_t(rows) * columns * samples;
-    const uint64_t total = uint64_t(frameSamples) * uint64_t(frames);
-    if (total * (bitsAllocated / 8) >= 0xFFFFFFFEull) {
+    return true;
+}
+
+// What a decoded frame's codestream said (frame 0 decides for the data set).
+struct J2kFrameFacts {
+    bool mct = false;
+    bool outputSigned = false;
+    OPJ_UINT32 precision = 0;
+    OPJ_COLOR_SPACE colorSpace = OPJ_CLRSPC_UNKNOWN;
+};
+
+// Decodes frame `frame` and writes its samples, interleaved, at out8 / out16 (one of them; room for
+// layout.frameSamples()). `joined` is scratch space.
+bool decodeFrameInto(DcmDataset &dataset, const J2kLayout &layout, long frame, Uint8 *out8, Uint16 *out16,
+                     J2kFrameFacts *facts, std::vector<uint8_t> &joined, std::string *problem) {
+    const std::string where = layout.frames > 1 ? "frame " + std::to_string(frame + 1) + ": " : std::string();
+    const uint8_t *codestream = nullptr;
+    size_t length = 0;
+    DecodedJ2k decoded;
+    if (!frameCodestream(dataset, *layout.sequence, static_cast<unsigned long>(frame),
+                         static_cast<unsigned long>(layout.frames), &joined, &codestream, &length, problem) ||
+        !decodeCodestream(codestream, length, 0, &decoded, problem)) {
+        *problem = where + *problem;
+        return false;
+    }
+    const opj_image_t &image = *decoded.image;
+    if (image.numcomps != layout.samples) {
+        *problem = where + "the codestream has " + std::to_string(image.numcomps) +
+                   " components, the data set says " + std::to_string(layout.samples) + " samples per pixel";
+        return false;
+    }
+    const opj_image_comp_t &c0 = image.comps[0];
+    for (OPJ_UINT32 c = 0; c < image.numcomps; ++c) {
+        const opj_image_comp_t &ci = image.comps[c];
+        if (ci.data == nullptr || ci.w != layout.columns || ci.h != layout.rows || ci.dx != 1 || ci.dy != 1 ||
+            ci.prec != c0.prec || ci.sgnd != c0.sgnd) {
+            *problem = where + "the codestream's components do not match Rows, Columns and each other";
+            return false;
+        }
+    }
+    if (c0.prec < 1 || c0.prec > layout.bitsAllocated) {
+        *problem = where + std::to_string(c0.prec) + "-bit samples do not fit Bits Allocated " +
+                   std::to_string(layout.bitsAllocated);
+        return false;
+    }
+    facts->mct = decoded.mct;
+    facts->precision = c0.prec;
+    facts->colorSpace = image.color_space;
+    facts->outputSigned = layout.samples == 1 && (layout.pixelRepresentation == 1 || c0.sgnd != 0);
+    // A signed data set with an unsigned codestream holds two's complement bit patterns (some
+    // encoders write them so): sign-extended at the codestream's precision, like the renderer.
+    const bool reinterpret = facts->outputSigned && c0.sgnd == 0;
+    const int64_t wrap = int64_t(1) << c0.prec;
+    const size_t pixels = size_t(layout.rows) * layout.columns;
+    for (OPJ_UINT32 c = 0; c < image.numcomps; ++c) {
+        const OPJ_INT32 *in = image.comps[c].data;
+        for (size_t i = 0; i < pixels; ++i) {
+            int64_t v = in[i];
+            if (reinterpret && v >= (wrap >> 1))
+                v -= wrap;
+            const size_t at = i * layout.samples + c;
+            if (out8 != nullptr)
+                out8[at] = static_cast<Uint8>(static_cast<uint64_t>(v) & 0xFF);
+            else
+                out16[at] = static_cast<Uint16>(static_cast<uint64_t>(v) & 0xFFFF);
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+bool decodeJpeg2000ToNative(DcmDataset &dataset, std::string *problem) {
+    J2kLayout layout;
+    if (!readLayout(dataset, &layout, problem))
+        return false;
+    const uint64_t total = uint64_t(layout.frameSamples()) * uint64_t(layout.frames);
+    if (total * (layout.bitsAllocated / 8) >= 0xFFFFFFFEull) {
         *problem = "the decoded pixel data would exceed 4 GiB";
         return false;
     }
-
     std::unique_ptr<DcmPixelData> native(new DcmPixelData(DCM_PixelData));
     Uint8 *out8 = nullptr;
     Uint16 *out16 = nullptr;
     OFCondition cond;
-    if (bitsAllocated == 8) {
+    if (layout.bitsAllocated == 8) {
         native->setVR(EVR_OB);
         cond = native->createUint8Array(static_cast<Uint32>(total), out8);
     } else {
@@ -357,68 +439,16 @@ bool decodeJpeg2000ToNative(DcmDataset &dataset, std::string *problem) {
         *problem = std::string("cannot hold the decoded pixels: ") + cond.text();
         return false;
     }
-
-    bool mct = false;
-    bool outputSigned = pixelRepresentation == 1;
-    OPJ_UINT32 precision = 0;
-    OPJ_COLOR_SPACE colorSpace = OPJ_CLRSPC_UNKNOWN;
+    J2kFrameFacts first;
     std::vector<uint8_t> joined;
-    for (long frame = 0; frame < frames; ++frame) {
-        const std::string where = frames > 1 ? "frame " + std::to_string(frame + 1) + ": " : std::string();
-        const uint8_t *codestream = nullptr;
-        size_t length = 0;
-        DecodedJ2k decoded;
-        if (!frameCodestream(dataset, *sequence, static_cast<unsigned long>(frame), static_cast<unsigned long>(frames),
-                             &joined, &codestream, &length, problem) ||
-            !decodeCodestream(codestream, length, 0, &decoded, problem)) {
-            *problem = where + *problem;
+    for (long frame = 0; frame < layout.frames; ++frame) {
+        J2kFrameFacts facts;
+        const size_t base = layout.frameSamples() * static_cast<size_t>(frame);
+        if (!decodeFrameInto(dataset, layout, frame, out8 != nullptr ? out8 + base : nullptr,
+                             out16 != nullptr ? out16 + base : nullptr, &facts, joined, problem))
             return false;
-        }
-        const opj_image_t &image = *decoded.image;
-        if (image.numcomps != samples) {
-            *problem = where + "the codestream has " + std::to_string(image.numcomps) +
-                       " components, the data set says " + std::to_string(samples) + " samples per pixel";
-            return false;
-        }
-        const opj_image_comp_t &c0 = image.comps[0];
-        for (OPJ_UINT32 c = 0; c < image.numcomps; ++c) {
-            const opj_image_comp_t &ci = image.comps[c];
-            if (ci.data == nullptr || ci.w != columns || ci.h != rows || ci.dx != 1 || ci.dy != 1 ||
-                ci.prec != c0.prec || ci.sgnd != c0.sgnd) {
-                *problem = where + "the codestream's components do not match Rows, Columns and each other";
-                return false;
-            }
-        }
-        if (c0.prec < 1 || c0.prec > bitsAllocated) {
-            *problem = where + std::to_string(c0.prec) + "-bit samples do not fit Bits Allocated " +
-                       std::to_string(bitsAllocated);
-            return false;
-        }
-        if (frame == 0) {
-            mct = decoded.mct;
-            precision = c0.prec;
-            colorSpace = image.color_space;
-            outputSigned = samples == 1 && (pixelRepresentation == 1 || c0.sgnd != 0);
-        }
-        // A signed data set with an unsigned codestream holds two's complement bit patterns (some
-        // encoders write them so): sign-extended at the codestream's precision, like the renderer.
-        const bool reinterpret = outputSigned && c0.sgnd == 0;
-        const int64_t wrap = int64_t(1) << c0.prec;
-        const size_t pixels = size_t(rows) * columns;
-        const size_t base = frameSamples * static_cast<size_t>(frame);
-        for (OPJ_UINT32 c = 0; c < image.numcomps; ++c) {
-            const OPJ_INT32 *in = image.comps[c].data;
-            for (size_t i = 0; i < pixels; ++i) {
-                int64_t v = in[i];
-                if (reinterpret && v >= (wrap >> 1))
-                    v -= wrap;
-                const size_t at = base + i * samples + c;
-                if (out8 != nullptr)
-                    out8[at] = static_cast<Uint8>(static_cast<uint64_t>(v) & 0xFF);
-                else
-                    out16[at] = static_cast<Uint16>(static_cast<uint64_t>(v) & 0xFFFF);
-            }
-        }
+        if (frame == 0)
+            first = facts;
     }
 
     std::string photometric;
@@ -427,32 +457,63 @@ bool decodeJpeg2000ToNative(DcmDataset &dataset, std::string *problem) {
         if (dataset.findAndGetOFString(DCM_PhotometricInterpretation, text, 0, OFFalse).good())
             photometric = text.c_str();
     }
-    if (samples == 3) {
-        if (mct || photometric == "YBR_RCT" || photometric == "YBR_ICT")
+    if (layout.samples == 3) {
+        if (first.mct || photometric == "YBR_RCT" || photometric == "YBR_ICT")
             photometric = "RGB";
-        else if (photometric == "YBR_FULL" || photometric == "YBR_FULL_422" || colorSpace == OPJ_CLRSPC_SYCC)
+        else if (photometric == "YBR_FULL" || photometric == "YBR_FULL_422" || first.colorSpace == OPJ_CLRSPC_SYCC)
             photometric = "YBR_FULL"; // no transform in the codestream: the samples are still Y, Cb, Cr
         else
             photometric = "RGB";
     } else if (photometric.empty()) {
         photometric = "MONOCHROME2";
     }
-    // Replaces (and deletes) the encapsulated element: `sequence` is gone after this.
+    // Replaces (and deletes) the encapsulated element: `layout.sequence` is gone after this.
     if (dataset.insert(native.release(), OFTrue).bad()) {
         *problem = "cannot replace the pixel data";
         return false;
     }
     dataset.putAndInsertString(DCM_PhotometricInterpretation, photometric.c_str());
-    if (samples == 3)
+    if (layout.samples == 3)
         dataset.putAndInsertUint16(DCM_PlanarConfiguration, 0);
-    if (samples == 1)
-        dataset.putAndInsertUint16(DCM_PixelRepresentation, outputSigned ? 1 : 0);
-    if (bitsStored == 0 || bitsStored > bitsAllocated) {
-        dataset.putAndInsertUint16(DCM_BitsStored, static_cast<Uint16>(precision));
-        dataset.putAndInsertUint16(DCM_HighBit, static_cast<Uint16>(precision - 1));
+    if (layout.samples == 1)
+        dataset.putAndInsertUint16(DCM_PixelRepresentation, first.outputSigned ? 1 : 0);
+    if (layout.bitsStored == 0 || layout.bitsStored > layout.bitsAllocated) {
+        dataset.putAndInsertUint16(DCM_BitsStored, static_cast<Uint16>(first.precision));
+        dataset.putAndInsertUint16(DCM_HighBit, static_cast<Uint16>(first.precision - 1));
     }
     delete dataset.remove(DCM_ExtendedOffsetTable);
     delete dataset.remove(DCM_ExtendedOffsetTableLengths);
+    return true;
+}
+
+bool decodeJpeg2000Frame(DcmDataset &dataset, unsigned long frame, std::vector<uint8_t> *bytes, std::string *problem) {
+    J2kLayout layout;
+    if (!readLayout(dataset, &layout, problem))
+        return false;
+    if (frame >= static_cast<unsigned long>(layout.frames)) {
+        *problem = "no such frame";
+        return false;
+    }
+    std::vector<Uint8> samples8;
+    std::vector<Uint16> samples16;
+    if (layout.bitsAllocated == 8)
+        samples8.resize(layout.frameSamples());
+    else
+        samples16.resize(layout.frameSamples());
+    J2kFrameFacts facts;
+    std::vector<uint8_t> joined;
+    if (!decodeFrameInto(dataset, layout, static_cast<long>(frame), samples8.empty() ? nullptr : samples8.data(),
+                         samples16.empty() ? nullptr : samples16.data(), &facts, joined, problem))
+        return false;
+    if (!samples8.empty()) {
+        bytes->assign(samples8.begin(), samples8.end());
+    } else {
+        bytes->resize(samples16.size() * 2);
+        for (size_t i = 0; i < samples16.size(); ++i) { // little endian, as native frames are sent
+            (*bytes)[2 * i] = static_cast<uint8_t>(samples16[i] & 0xFF);
+            (*bytes)[2 * i + 1] = static_cast<uint8_t>(samples16[i] >> 8);
+        }
+    }
     return true;
 }
 

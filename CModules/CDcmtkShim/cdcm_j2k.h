@@ -63,6 +63,10 @@ bool frameCodestream(DcmDataset &dataset, DcmPixelSequence &sequence, unsigned l
 /// left as it was.
 bool decodeJpeg2000ToNative(DcmDataset &dataset, std::string *problem);
 
+/// One frame (0-based) of JPEG 2000 / HTJ2K pixel data, decoded alone, as the native little-endian
+/// bytes decodeJpeg2000ToNative would give it (WADO-RS frames). The data set is left as it was.
+bool decodeJpeg2000Frame(DcmDataset &dataset, unsigned long frame, std::vector<uint8_t> *bytes, std::string *problem);
+
 } // namespace cdcm_detail
 
 #endif

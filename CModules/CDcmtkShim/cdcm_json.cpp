@@ -252,17 +252,20 @@ extern "C" int32_t cdcm_dataset_frame(cdcm_dataset *dataset, uint32_t frame, cdc
             return fail(error, CDCM_NOT_FOUND, "cdcm_dataset_frame: no pixel data");
         if (static_cast<long>(frame) >= frames)
             return fail(error, CDCM_NOT_FOUND, "cdcm_dataset_frame: no such frame");
-        // JPEG 2000 / HTJ2K (no DCMTK codec): every frame is decoded to native pixel data at the
-        // first call; the data set keeps them for the next frames.
+        // JPEG 2000 / HTJ2K (no DCMTK codec): the frame alone, with OpenJPEG. (A data set already
+        // decoded to native by cdcm_dataset_write_part10_as takes the native path.)
         bool decoded = false;
         if (integers && pixels->ident() == EVR_PixelData &&
             cdcm_detail::isJpeg2000TransferSyntax(cdcm_detail::transferSyntaxOf(*dataset->file))) {
             if (cdcm_detail::encapsulatedSequence(*static_cast<DcmPixelData *>(pixels)) != nullptr) {
+                std::vector<uint8_t> bytes;
                 std::string problem;
-                if (!cdcm_detail::decodeJpeg2000ToNative(*data, &problem))
+                if (!cdcm_detail::decodeJpeg2000Frame(*data, frame, &bytes, &problem))
                     return fail(error, CDCM_ERR_PARSE, "cdcm_dataset_frame: cannot decode the frame: " + problem);
-                if (data->findAndGetElement(DCM_PixelData, pixels).bad() || pixels == nullptr)
-                    return fail(error, CDCM_ERR_PARSE, "cdcm_dataset_frame: pixel data cannot be read");
+                std::unique_ptr<cdcm_buffer> buffer(new cdcm_buffer());
+                buffer->bytes = std::move(bytes);
+                *out = buffer.release();
+                return CDCM_OK;
             }
             decoded = true;
         }

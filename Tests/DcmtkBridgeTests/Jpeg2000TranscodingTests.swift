@@ -62,15 +62,25 @@ import DicomTestSupport
         #expect(try decoded.elementBytes(.pixelData) == (try reference.elementBytes(.pixelData)))
     }
 
-    /// WADO-RS frames: each frame of a multi-frame JPEG 2000 object, uncompressed.
-    @Test func framesAreCutFromTheDecodedPixels() throws {
-        let reference = try DicomFile(path: try RenderFixtures.url("multiframe-60.dcm").path)
-        let file = try DicomFile(path: try RenderFixtures.url("multiframe-60-j2k-nobot.dcm").path)
-        for index in [0, 29, 59] {
-            let frame = try #require(try file.frame(index), "frame \(index + 1)")
-            #expect(frame == (try reference.frame(index)), "frame \(index + 1)")
+    /// WADO-RS frames: a frame asked for is decoded alone, uncompressed: 12-bit frames found by SOC
+    /// markers or by the offset table, and an 8-bit RGB frame whose colour transform is undone.
+    @Test func framesAreDecodedOneByOne() throws {
+        let multiframe = try DicomFile(path: try RenderFixtures.url("multiframe-60.dcm").path)
+        let rgb = try DicomFile(path: TestImages.url("choray/us-abdomen-rgb.dcm").path)
+        let cases: [(String, DicomFile, [Int])] = [
+            ("multiframe-60-j2k-nobot.dcm", multiframe, [0, 29, 59]),
+            ("multiframe-60-j2k-2fragments-bot.dcm", multiframe, [30]),
+            ("us-rgb-j2k-rct.dcm", rgb, [0]),
+        ]
+        for (name, reference, frames) in cases {
+            let file = try DicomFile(path: try RenderFixtures.url(name).path)
+            for index in frames {
+                let frame = try #require(try file.frame(index), "\(name) frame \(index + 1)")
+                #expect(frame == (try reference.frame(index)), "\(name) frame \(index + 1)")
+            }
         }
-        #expect(try file.frame(60) == nil)
+        let last = try DicomFile(path: try RenderFixtures.url("multiframe-60-j2k-bot.dcm").path)
+        #expect(try last.frame(60) == nil)
     }
 
     /// A codestream that does not match its data set (Rows edited) is an error that says so, never

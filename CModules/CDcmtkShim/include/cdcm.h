@@ -156,7 +156,7 @@ int32_t cdcm_dataset_element_bytes(cdcm_dataset *dataset, uint32_t tag, cdcm_buf
 
 /* One frame (0-based) of the pixel data (Pixel Data, else Float or Double Float Pixel Data),
  * uncompressed (native little endian; compressed frames are decoded with DCMTK's codecs: JPEG,
- * JPEG-LS, RLE; JPEG 2000 and HTJ2K with OpenJPEG, all frames at the first call, kept in the handle).
+ * JPEG-LS, RLE; JPEG 2000 and HTJ2K with OpenJPEG, that frame alone).
  * CDCM_NOT_FOUND without pixel data or beyond the last frame; CDCM_ERR_PARSE when the frame cannot
  * be decoded (e.g. MPEG). */
 int32_t cdcm_dataset_frame(cdcm_dataset *dataset, uint32_t frame, cdcm_buffer **out, cdcm_error *error);
