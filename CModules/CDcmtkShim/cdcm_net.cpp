@@ -1673,7 +1673,7 @@ void connectionThread(cdcm_scp *scp, uint64_t id, int fd) {
         // TLS: the handshake and the wait for the request's first bytes, outside the lock.
         std::string tlsFailure;
         if (first == FirstBytes::ready && config.tls)
-            tlsFailure = cdcm_detail::handshakeBeforeReceive(scp->transportLayer.get(), fd);
+            tlsFailure = cdcm_detail::handshakeBeforeReceive(scp->transportLayer.get(), fd, &scp->stopRequested);
         if (first == FirstBytes::ready && tlsFailure.empty()) {
             std::lock_guard<std::mutex> lock(gAdoptedSocketMutex);
             sockaddr_storage peer;
@@ -1695,7 +1695,7 @@ void connectionThread(cdcm_scp *scp, uint64_t id, int fd) {
             if (first == FirstBytes::silent)
                 connectionDropped(config, peerHost, "no A-ASSOCIATE-RQ within the ACSE timeout (" +
                                                     std::to_string(config.acseTimeout) + " s)");
-            else if (!tlsFailure.empty())
+            else if (!tlsFailure.empty() && !scp->stopRequested.load())
                 connectionDropped(config, peerHost, tlsFailure);
             else if (first == FirstBytes::ready)
                 connectionDropped(config, peerHost, "the connection was closed");

@@ -35,6 +35,8 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -73,7 +75,8 @@ void setReceiveTimeout(int fd, long seconds) {
 // handshake), then, when `firstData` is given, a wait until the peer's first application bytes can
 // be read (SSL_peek), against the same deadline. The socket is put back in blocking mode for DCMTK.
 // "" on success, else why it failed.
-std::string boundedAccept(SSL *ssl, int fd, std::chrono::steady_clock::time_point deadline, bool firstData) {
+std::string boundedAccept(SSL *ssl, int fd, std::chrono::steady_clock::time_point deadline, bool firstData,
+                          const std::atomic<bool> *stop = nullptr) {
     const int flags = ::fcntl(fd, F_GETFL);
     if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
         return "cannot make the socket non-blocking";
@@ -99,11 +102,16 @@ std::string boundedAccept(SSL *ssl, int fd, std::chrono::steady_clock::time_poin
                 failure = handshaken ? "no A-ASSOCIATE-RQ within the ACSE timeout" : "timed out";
                 break;
             }
+            if (stop != nullptr && stop->load()) {
+                failure = "the server is stopping";
+                break;
+            }
             pollfd pfd;
             pfd.fd = fd;
             pfd.events = error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
             pfd.revents = 0;
-            const int ready = ::poll(&pfd, 1, static_cast<int>(left));
+            // In slices, so that a stop is seen within half a second.
+            const int ready = ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left, stop != nullptr ? 500 : left)));
             if (ready < 0 && errno != EINTR) {
                 failure = std::string("poll failed: ") + std::strerror(errno);
                 break;
@@ -422,7 +430,7 @@ bool peerCertificate(T_ASC_Association *assoc, std::string *subject, std::string
     return true;
 }
 
-std::string handshakeBeforeReceive(DcmTransportLayer *layer, int fd) {
+std::string handshakeBeforeReceive(DcmTransportLayer *layer, int fd, const std::atomic<bool> *stop) {
     ServerTransportLayer *server = dynamic_cast<ServerTransportLayer *>(layer);
     if (server == nullptr)
         return "no TLS layer";
@@ -433,7 +441,7 @@ std::string handshakeBeforeReceive(DcmTransportLayer *layer, int fd) {
     std::string failure;
     try {
         failure = boundedAccept(ssl, fd, std::chrono::steady_clock::now() + std::chrono::seconds(server->timeoutSeconds()),
-                                true);
+                                true, stop);
     } catch (...) {
         failure = "TLS handshake: unexpected C++ exception";
     }

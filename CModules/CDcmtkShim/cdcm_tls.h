@@ -8,6 +8,7 @@
 #include "dcmtk/dcmnet/dcmlayer.h"
 #include "dcmtk/dcmnet/dcmtrans.h"
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,10 +33,11 @@ std::unique_ptr<DcmTransportLayer> makeServerTransportLayer(const TlsServerSetti
 
 // The server side of the TLS handshake on an accepted socket, run by the connection's thread
 // before DCMTK receives the association (outside the shim's receive lock), then a wait for the
-// first decrypted bytes of the A-ASSOCIATE-RQ: both bounded by the layer's handshake timeout.
+// first decrypted bytes of the A-ASSOCIATE-RQ: both bounded by the layer's handshake timeout, and
+// given up within half a second once *stop is true.
 // "" on success: the SSL waits for this thread's next createConnection() on `fd` (DCMTK's
 // receive). Else why it failed; the socket stays the caller's.
-std::string handshakeBeforeReceive(DcmTransportLayer *layer, int fd);
+std::string handshakeBeforeReceive(DcmTransportLayer *layer, int fd, const std::atomic<bool> *stop);
 
 // Frees a handshake DCMTK did not take (its receive failed before it made the connection).
 void discardPendingHandshake();

@@ -39,16 +39,9 @@ import DicomTestSupport
     /// nothing) hold up neither the other clients' handshakes nor their associations.
     @Test func stalledTLSHandshakesDoNotHoldUpTheOthers() throws {
         let dir = TemporaryDirectory("accept-tls")
-        let certs = dir.appending("certs")
-        try FileManager.default.createDirectory(at: certs, withIntermediateDirectories: true)
-        _ = try AccessControlEndToEndTests.makeCertificates(in: certs)
-        let server = try ServerProcess(dataDirectory: dir.appending("data"), config: """
-            { "dicom": { "aeTitle": "IMAGINGINDEX", "acseTimeout": 12,
-                "peers": [ { "aeTitle": "VIEWER", "host": "127.0.0.1", "hospital": "Chợ Rẫy", "permissions": ["query"] } ],
-                "tls": { "certificate": "\(certs.path)/server.pem", "key": "\(certs.path)/server.key", "port": 0 } } }
-            """, dicomTLS: true)
+        let (server, certs) = try Self.tlsServer(dir, acseTimeout: 12)
         let stalled = try (0..<2).map { _ in try RawConnection(port: server.tlsPort) }
-        for connection in stalled { connection.send(bytes: [0x16, 0x03, 0x01, 0x00, 0xC8, 0x01]) }
+        for connection in stalled { connection.send(bytes: Self.clientHelloStart) }
         // Had the handshakes run under the receive lock, each stalled one would hold it until its
         // 12 s ran out, and echoscu would get its turn only after they were dropped.
         for _ in 0..<2 {
@@ -64,6 +57,35 @@ import DicomTestSupport
         }
         #expect(server.stop() == 0, "\(server.log)")
         #expect(server.log.components(separatedBy: "TLS handshake failed: timed out").count - 1 == 2, "\(server.log)")
+    }
+
+    /// A stop is not held up by connections still waiting for their request or in a stalled TLS
+    /// handshake (their ACSE timeout here: 10 minutes; the stop is given one).
+    @Test func waitingConnectionsDoNotHoldUpTheShutdown() throws {
+        let dir = TemporaryDirectory("accept-stop")
+        let (server, _) = try Self.tlsServer(dir, acseTimeout: 600)
+        let silent = try RawConnection(port: server.port)
+        let stalled = try RawConnection(port: server.tlsPort)
+        stalled.send(bytes: Self.clientHelloStart)
+        Thread.sleep(forTimeInterval: 0.5)  // both taken by their threads by now
+        #expect(server.stop(timeout: 60) == 0, "\(server.log)")
+        _ = (silent, stalled)
+    }
+
+    /// A TLS handshake record header and the first byte of a ClientHello, then nothing.
+    static let clientHelloStart: [UInt8] = [0x16, 0x03, 0x01, 0x00, 0xC8, 0x01]
+
+    /// A server with DICOM TLS (certificates from AccessControlEndToEndTests) and this ACSE timeout.
+    static func tlsServer(_ dir: TemporaryDirectory, acseTimeout: Int) throws -> (ServerProcess, URL) {
+        let certs = dir.appending("certs")
+        try FileManager.default.createDirectory(at: certs, withIntermediateDirectories: true)
+        _ = try AccessControlEndToEndTests.makeCertificates(in: certs)
+        let server = try ServerProcess(dataDirectory: dir.appending("data"), config: """
+            { "dicom": { "aeTitle": "IMAGINGINDEX", "acseTimeout": \(acseTimeout), "shutdownGrace": 2,
+                "peers": [ { "aeTitle": "VIEWER", "host": "127.0.0.1", "hospital": "Chợ Rẫy", "permissions": ["query"] } ],
+                "tls": { "certificate": "\(certs.path)/server.pem", "key": "\(certs.path)/server.key", "port": 0 } } }
+            """, dicomTLS: true)
+        return (server, certs)
     }
 }
 
