@@ -36,6 +36,9 @@ extension DicomFile {
         m.study.studyDescription = string(.studyDescription)
         m.study.referringPhysicianName = string(.referringPhysicianName).map { PersonName($0).value }
         m.study.institutionName = string(.institutionName)
+        m.study.patientAge = string(.patientAge)
+        m.study.patientSize = string(.patientSize)
+        m.study.patientWeight = string(.patientWeight)
 
         // Series
         m.series.seriesInstanceUID = try required(.seriesInstanceUID, "SeriesInstanceUID")

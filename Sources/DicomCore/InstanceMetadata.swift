@@ -63,6 +63,10 @@ public struct InstanceMetadata: Sendable, Hashable, Codable {
         public var studyDescription: String?
         public var referringPhysicianName: String?
         public var institutionName: String?
+        /// Patient Study module (the patient at the time of the study).
+        public var patientAge: String?
+        public var patientSize: String?
+        public var patientWeight: String?
         public init() {}
     }
 

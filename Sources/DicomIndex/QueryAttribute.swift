@@ -5,6 +5,7 @@ public enum QueryAttribute: String, Sendable, CaseIterable, Codable {
     case patientID, issuerOfPatientID, patientName, patientBirthDate, patientSex
     case studyInstanceUID, studyDate, studyTime, accessionNumber, studyID, studyDescription
     case referringPhysicianName, institutionName, sourceAETitle, modalitiesInStudy
+    case patientAge, patientSize, patientWeight
     case seriesInstanceUID, modality, seriesNumber, seriesDescription, bodyPartExamined, seriesDate, seriesTime
     case manufacturer, stationName
     case sopInstanceUID, sopClassUID, instanceNumber, transferSyntaxUID, photometricInterpretation
@@ -17,7 +18,8 @@ public enum QueryAttribute: String, Sendable, CaseIterable, Codable {
         switch self {
         case .patientID, .issuerOfPatientID, .patientName, .patientBirthDate, .patientSex: .patient
         case .studyInstanceUID, .studyDate, .studyTime, .accessionNumber, .studyID, .studyDescription,
-             .referringPhysicianName, .institutionName, .sourceAETitle, .modalitiesInStudy: .study
+             .referringPhysicianName, .institutionName, .sourceAETitle, .modalitiesInStudy,
+             .patientAge, .patientSize, .patientWeight: .study
         case .seriesInstanceUID, .modality, .seriesNumber, .seriesDescription, .bodyPartExamined, .seriesDate,
              .seriesTime, .manufacturer, .stationName: .series
         case .sopInstanceUID, .sopClassUID, .instanceNumber, .transferSyntaxUID, .photometricInterpretation: .instance
@@ -51,6 +53,9 @@ public enum QueryAttribute: String, Sendable, CaseIterable, Codable {
         case .studyDescription: .studyDescription
         case .referringPhysicianName: .referringPhysicianName
         case .institutionName: .institutionName
+        case .patientAge: .patientAge
+        case .patientSize: .patientSize
+        case .patientWeight: .patientWeight
         case .sourceAETitle: nil
         case .modalitiesInStudy: .modalitiesInStudy
         case .seriesInstanceUID: .seriesInstanceUID

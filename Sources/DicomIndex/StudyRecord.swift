@@ -10,6 +10,10 @@ public struct StudyRecord: Sendable, Hashable, Codable {
     public var studyDescription: String?
     public var referringPhysicianName: String?
     public var institutionName: String?
+    /// PatientAge, PatientSize, PatientWeight (Patient Study module).
+    public var patientAge: String?
+    public var patientSize: String?
+    public var patientWeight: String?
     /// The AE title that sent the study's first instance (nil for imported files).
     public var sourceAETitle: String?
     /// The hospital that sent it (nil: not known, e.g. imported files of no configured hospital).
@@ -22,8 +26,12 @@ public struct StudyRecord: Sendable, Hashable, Codable {
                 accessionNumber: String? = nil, accessionNumberIssuer: String? = nil, studyID: String? = nil,
                 studyDescription: String? = nil, referringPhysicianName: String? = nil, institutionName: String? = nil,
                 sourceAETitle: String? = nil, modalitiesInStudy: [String] = [], numberOfSeries: Int = 0,
-                numberOfInstances: Int = 0, hospital: String? = nil) {
+                numberOfInstances: Int = 0, hospital: String? = nil, patientAge: String? = nil,
+                patientSize: String? = nil, patientWeight: String? = nil) {
         self.hospital = hospital
+        self.patientAge = patientAge
+        self.patientSize = patientSize
+        self.patientWeight = patientWeight
         self.id = id
         self.studyInstanceUID = studyInstanceUID
         self.studyDate = studyDate

@@ -34,7 +34,8 @@ struct SQLQueryBuilder {
         s.accession AS s_accession, s.accession_issuer AS s_accession_issuer, s.study_id AS s_study_id,
         s.description AS s_description, s.referring AS s_referring, s.institution AS s_institution,
         s.source_ae AS s_source_ae, s.modalities AS s_modalities, s.num_series AS s_num_series,
-        s.num_instances AS s_num_instances, s.hospital AS s_hospital
+        s.num_instances AS s_num_instances, s.hospital AS s_hospital, s.patient_age AS s_patient_age,
+        s.patient_size AS s_patient_size, s.patient_weight AS s_patient_weight
         """
     static let seriesColumns = """
         se.id AS se_id, se.series_uid AS se_series_uid, se.modality AS se_modality, se.series_number AS se_series_number,
@@ -246,6 +247,9 @@ struct SQLQueryBuilder {
         case .studyDescription: return "description"
         case .referringPhysicianName: return pn("referring")
         case .institutionName: return "institution"
+        case .patientAge: return "patient_age"
+        case .patientSize: return "patient_size"
+        case .patientWeight: return "patient_weight"
         case .sourceAETitle: return "source_ae"
         case .modalitiesInStudy: return "modalities"
         case .seriesInstanceUID: return "series_uid"

@@ -247,6 +247,16 @@ extension SQLiteIndexStore {
                 try SQLiteIndexStore.addSpellings(of: row["name"], patientRef: row["patient_ref"], db: db)
             }
         }
+        // PatientAge, PatientSize, PatientWeight (Patient Study module, study level), which viewers
+        // ask for with a study (answered empty before). Studies stored earlier get them at their
+        // next instance or a reindex.
+        migrator.registerMigration("v9-patient-study") { db in
+            try db.execute(sql: """
+                ALTER TABLE study ADD COLUMN patient_age TEXT;
+                ALTER TABLE study ADD COLUMN patient_size TEXT;
+                ALTER TABLE study ADD COLUMN patient_weight TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -173,7 +173,9 @@ extension SQLiteIndexStore {
                            institutionName: row["s_institution"], sourceAETitle: row["s_source_ae"],
                            modalitiesInStudy: modalities.map { $0.split(separator: "\\").map(String.init) } ?? [],
                            numberOfSeries: row["s_num_series"], numberOfInstances: row["s_num_instances"],
-                           hospital: (row["s_hospital"] as String?).flatMap { $0.isEmpty ? nil : $0 })
+                           hospital: (row["s_hospital"] as String?).flatMap { $0.isEmpty ? nil : $0 },
+                           patientAge: row["s_patient_age"], patientSize: row["s_patient_size"],
+                           patientWeight: row["s_patient_weight"])
     }
 
     static func decodeSeries(_ row: NamedRow) -> SeriesRecord {

@@ -67,6 +67,18 @@ import DicomTestSupport
         #expect(m.series.stationName == "BM-CT01")
     }
 
+    /// PatientAge, PatientSize and PatientWeight: the Patient Study module, kept with the study.
+    @Test func patientStudyAttributesAreExtracted() throws {
+        let file = try DicomFile(path: TestImages.url("bachmai/ct-head-1.dcm").path, options: [.skipPixelData])
+        try file.put("039Y", for: .patientAge)
+        try file.put("1.72", for: .patientSize)
+        try file.put("68.5", for: .patientWeight)
+        let m = try file.metadata()
+        #expect((m.study.patientAge, m.study.patientSize, m.study.patientWeight) == ("039Y", "1.72", "68.5"))
+        let none = try DicomFile(path: TestImages.url("bachmai/ct-head-2.dcm").path, options: [.skipPixelData]).metadata()
+        #expect(none.study.patientAge == nil)
+    }
+
     @Test func memoryAndFileGiveTheSameMetadata() throws {
         for path in ["choray/us-abdomen-cine-5frames.dcm", "compressed/ct-head-1-jpegls-lossless.dcm",
                      "encodings/mr-lspine-1-explicit-big-endian.dcm", "compressed/mr-lspine-1-deflated.dcm"] {

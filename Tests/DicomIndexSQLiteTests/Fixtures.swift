@@ -55,6 +55,11 @@ struct Fixture {
                       policy: policy, mode: mode)
     }
 
+    /// Commits instances (one transaction, default write options); every write must succeed.
+    func commit(_ items: InstanceMetadata...) throws {
+        for result in try store.commit(items.map { Fixture.write($0) }) { _ = try result.get() }
+    }
+
     /// Patients: P1 Nguyễn Văn Hùng (Bạch Mai, CT x2 + MR), P2 NGUYEN^VAN HUNG at Chợ Rẫy with the
     /// same local number as P3 at Việt Đức (another person), P4 Trần Thị Mai (US, 2023).
     func populate() throws {

@@ -146,7 +146,7 @@ import DicomIndex
         var b = Fixture.metadata(patient: "P1", issuer: nil, name: "A^B", study: "8.1", date: "20240101", series: "8.1.2",
                                  modality: "MR", sop: "8.1.2.1")
         b.series.manufacturer = "GE MEDICAL SYSTEMS"
-        for result in try f.store.commit([Fixture.write(a), Fixture.write(b)]) { _ = try result.get() }
+        try f.commit(a, b)
         let bm = try f.store.query(IndexQuery(level: .series, filters: [.stationName: "BM-*"]))
         #expect(bm.map { $0.series!.seriesInstanceUID } == ["8.1.1"])
         #expect(bm.first?.series?.manufacturer == "SIEMENS")
@@ -156,6 +156,27 @@ import DicomIndex
         #expect(ge.map { $0.instance!.sopInstanceUID } == ["8.1.2.1"])
         #expect(ge.first?.series?.stationName == nil)
         #expect(try f.store.count(IndexQuery(level: .study, filters: [.manufacturer: "SIEMENS"])) == 1)
+    }
+
+    /// PatientAge, PatientSize, PatientWeight are study attributes: matched as text, returned at
+    /// STUDY level and below, and the newest instance's values are kept.
+    @Test func patientStudyAttributesAreMatchedAndReturned() throws {
+        let f = try Fixture()
+        func study(_ uid: String, age: String, size: String? = nil, weight: String? = nil) -> InstanceMetadata {
+            var m = Fixture.metadata(patient: "P1", issuer: nil, name: "A^B", study: uid, date: "20240101",
+                                     series: uid + ".1", modality: "CT", sop: uid + ".1.1")
+            (m.study.patientAge, m.study.patientSize, m.study.patientWeight) = (age, size, weight)
+            return m
+        }
+        try f.commit(study("9.1", age: "039Y", weight: "68.5"), study("9.2", age: "040Y", size: "1.72"))
+        let forty = try f.store.query(IndexQuery(level: .study, filters: [.patientAge: "040Y"]))
+        #expect(forty.map { $0.study!.studyInstanceUID } == ["9.2"])
+        #expect(forty.first?.dicomAttributes()[.patientAge] == "040Y")
+        #expect(forty.first?.dicomAttributes()[.patientSize] == "1.72")
+        #expect(forty.first?.dicomAttributes()[.patientWeight] == nil)
+        let images = try f.store.query(IndexQuery(level: .instance, filters: [.patientAge: "03*"]))
+        #expect(images.map { $0.instance!.sopInstanceUID } == ["9.1.1.1"])
+        #expect(images.first?.study?.patientWeight == "68.5")
     }
 
     @Test func levelsReturnTheirEntitiesWithAncestorsAndCounts() throws {

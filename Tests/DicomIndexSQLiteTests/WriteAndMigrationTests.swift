@@ -344,7 +344,7 @@ import DicomTestSupport
         let f = try Fixture()
         #expect(try f.store.appliedMigrations() == ["v1-initial-schema", "v2-extra-tags-and-jobs", "v3-citizen-links", "v4-sharing-consent",
                                                       "v5-fewer-instance-indexes", "v6-patient-name-spellings",
-                                                      "v7-series-equipment", "v8-name-component-groups"])
+                                                      "v7-series-equipment", "v8-name-component-groups", "v9-patient-study"])
         let mode = try f.store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
     }
@@ -372,7 +372,7 @@ import DicomTestSupport
         let upgraded = try SQLiteIndexStore(path: path)
         #expect(try upgraded.appliedMigrations() == ["v1-initial-schema", "v2-extra-tags-and-jobs", "v3-citizen-links", "v4-sharing-consent",
                                                       "v5-fewer-instance-indexes", "v6-patient-name-spellings",
-                                                      "v7-series-equipment", "v8-name-component-groups"])
+                                                      "v7-series-equipment", "v8-name-component-groups", "v9-patient-study"])
         let match = try upgraded.query(IndexQuery(level: .study, filters: [.patientName: "le duc"], nameMatching: .folded))
         #expect(match.map { $0.study!.studyInstanceUID } == ["5.1"])
         // v8: a name of several component groups is found by one of them.

@@ -287,6 +287,22 @@ import DicomTestSupport
         #expect(fuzzy.extended == "000001", "relational and date-time matching refused, fuzzy names agreed: \(fuzzy)")
     }
 
+    /// PatientAge, PatientSize and PatientWeight (asked for with a study by many viewers) are
+    /// answered from the index; absent ones zero-length.
+    @Test func patientAgeAndWeightAreAnsweredWithTheStudy() throws {
+        let copy = dir.appending("with-age.dcm")
+        try FileManager.default.copyItem(at: TestImages.url("bachmai/ct-head-1.dcm"), to: copy)
+        let edited = try DcmtkTool.run("dcmodify", ["-nb", "-i", "(0010,1010)=039Y", "-i", "(0010,1030)=68.5", copy.path])
+        try #require(edited.status == 0, "\(edited.stderr)")
+        #expect(try scu("storescu", calling: "BACHMAI", [], files: [copy.path]).status == 0)
+        let (r, m) = try find(["QueryRetrieveLevel=STUDY", "PatientID=001085012345", "PatientAge", "PatientWeight", "PatientSize"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(m.count == 1)
+        #expect(m.first?.string(.patientAge) == "039Y")
+        #expect(m.first?.string(.patientWeight) == "68.5")
+        #expect((m.first?.string(.patientSize) ?? "") == "")  // zero-length: not known
+    }
+
     /// Known attributes that arrive with the VR UN (forwarded by a system that did not know them,
     /// PS3.5 6.2.2), identifying ones among them, are read with their real VR: the instance is
     /// stored and indexed under them, and answered in C-FIND.
