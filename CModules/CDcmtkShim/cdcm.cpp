@@ -827,8 +827,7 @@ int32_t cdcm_dataset_write_part10_as(cdcm_dataset *dataset, const char *transfer
             return fail(error, CDCM_ERR_ARGUMENT, "cdcm_dataset_write_part10_as: the target must be an uncompressed transfer syntax");
         DcmDataset *data = dataset->file->getDataset();
         std::string problem;
-        if (cdcm_detail::isJpeg2000TransferSyntax(cdcm_detail::transferSyntaxOf(*dataset->file)) &&
-            !cdcm_detail::decodeJpeg2000ToNative(*data, &problem))
+        if (!cdcm_detail::decodeJpeg2000IfEncapsulated(*dataset->file, &problem))
             return fail(error, CDCM_ERR_PARSE, "cdcm_dataset_write_part10_as: the JPEG 2000 pixel data cannot be decoded: " + problem);
         if (data->chooseRepresentation(xfer, nullptr).bad() || !data->canWriteXfer(xfer))
             return fail(error, CDCM_ERR_PARSE, "cdcm_dataset_write_part10_as: the pixel data cannot be decoded to " +

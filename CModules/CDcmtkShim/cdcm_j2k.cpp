@@ -301,6 +301,16 @@ std::string transferSyntaxOf(DcmFileFormat &file) {
     return xfer != EXS_Unknown ? std::string(DcmXfer(xfer).getXferID()) : std::string();
 }
 
+std::string decodedPhotometric(const std::string &stated, OPJ_UINT32 components, bool mct, OPJ_COLOR_SPACE colorSpace) {
+    if (components == 1)
+        return stated == "MONOCHROME1" || stated == "MONOCHROME2" || stated == "PALETTE COLOR" ? stated : "MONOCHROME2";
+    if (mct || stated == "YBR_RCT" || stated == "YBR_ICT")
+        return "RGB";
+    if (stated == "YBR_FULL" || stated == "YBR_FULL_422" || colorSpace == OPJ_CLRSPC_SYCC)
+        return "YBR_FULL"; // no transform in the codestream: the samples are still Y, Cb, Cr
+    return "RGB";
+}
+
 namespace {
 
 // What a data set says about its JPEG 2000 pixel data, checked.
@@ -451,22 +461,9 @@ bool decodeJpeg2000ToNative(DcmDataset &dataset, std::string *problem) {
             first = facts;
     }
 
-    std::string photometric;
-    {
-        OFString text;
-        if (dataset.findAndGetOFString(DCM_PhotometricInterpretation, text, 0, OFFalse).good())
-            photometric = text.c_str();
-    }
-    if (layout.samples == 3) {
-        if (first.mct || photometric == "YBR_RCT" || photometric == "YBR_ICT")
-            photometric = "RGB";
-        else if (photometric == "YBR_FULL" || photometric == "YBR_FULL_422" || first.colorSpace == OPJ_CLRSPC_SYCC)
-            photometric = "YBR_FULL"; // no transform in the codestream: the samples are still Y, Cb, Cr
-        else
-            photometric = "RGB";
-    } else if (photometric.empty()) {
-        photometric = "MONOCHROME2";
-    }
+    OFString stated;
+    dataset.findAndGetOFString(DCM_PhotometricInterpretation, stated, 0, OFFalse);
+    const std::string photometric = decodedPhotometric(stated.c_str(), layout.samples, first.mct, first.colorSpace);
     // Replaces (and deletes) the encapsulated element: `layout.sequence` is gone after this.
     if (dataset.insert(native.release(), OFTrue).bad()) {
         *problem = "cannot replace the pixel data";
@@ -484,6 +481,16 @@ bool decodeJpeg2000ToNative(DcmDataset &dataset, std::string *problem) {
     delete dataset.remove(DCM_ExtendedOffsetTable);
     delete dataset.remove(DCM_ExtendedOffsetTableLengths);
     return true;
+}
+
+bool decodeJpeg2000IfEncapsulated(DcmFileFormat &file, std::string *problem) {
+    DcmDataset &dataset = *file.getDataset();
+    DcmElement *element = nullptr;
+    if (!isJpeg2000TransferSyntax(transferSyntaxOf(file)) ||
+        dataset.findAndGetElement(DCM_PixelData, element, OFFalse).bad() || element == nullptr ||
+        element->ident() != EVR_PixelData || encapsulatedSequence(*static_cast<DcmPixelData *>(element)) == nullptr)
+        return true; // not JPEG 2000, no pixel data, or decoded already: DCMTK converts the rest
+    return decodeJpeg2000ToNative(dataset, problem);
 }
 
 bool decodeJpeg2000Frame(DcmDataset &dataset, unsigned long frame, std::vector<uint8_t> *bytes, std::string *problem) {

@@ -55,6 +55,12 @@ bool decodeCodestream(const uint8_t *data, size_t length, uint32_t wantedLongSid
 bool frameCodestream(DcmDataset &dataset, DcmPixelSequence &sequence, unsigned long frame, unsigned long frames,
                      std::vector<uint8_t> *joined, const uint8_t **data, size_t *length, std::string *problem);
 
+/// The photometric interpretation of decoded samples, from the data set's (`stated`): one component
+/// is MONOCHROME1, MONOCHROME2 or PALETTE COLOR as stated (else MONOCHROME2); three are RGB, since
+/// OpenJPEG undoes a multi-component transform (YBR_RCT / YBR_ICT) itself, unless the codestream
+/// has none and the samples are Y, Cb, Cr (YBR_FULL).
+std::string decodedPhotometric(const std::string &stated, OPJ_UINT32 components, bool mct, OPJ_COLOR_SPACE colorSpace);
+
 /// Replaces the JPEG 2000 / HTJ2K pixel data of `dataset` by native pixel data holding every frame at
 /// full resolution, at the data set's Bits Allocated (Rows, Columns, Samples per Pixel and Bits
 /// Allocated must agree with the codestreams: nothing is resampled). A multi-component transform
@@ -62,6 +68,11 @@ bool frameCodestream(DcmDataset &dataset, DcmPixelSequence &sequence, unsigned l
 /// samples are interleaved (Planar Configuration 0). false, and why in *problem, when the data set is
 /// left as it was.
 bool decodeJpeg2000ToNative(DcmDataset &dataset, std::string *problem);
+
+/// For conversion to an uncompressed syntax: when `file` is JPEG 2000 / HTJ2K (its transfer syntax)
+/// and its pixel data are still encapsulated, decodeJpeg2000ToNative; otherwise nothing to do
+/// (true). false, and why, when the decoding fails.
+bool decodeJpeg2000IfEncapsulated(DcmFileFormat &file, std::string *problem);
 
 /// One frame (0-based) of JPEG 2000 / HTJ2K pixel data, decoded alone, as the native little-endian
 /// bytes decodeJpeg2000ToNative would give it (WADO-RS frames). The data set is left as it was.

@@ -613,8 +613,7 @@ SubOpOutcome sendStoredFile(T_ASC_Association *assoc, const cdcm_retrieve_file &
             // JPEG 2000 / HTJ2K through OpenJPEG; the others with the decoders cdcm_initialize
             // registered (JPEG, JPEG-LS, RLE).
             std::string problem;
-            if (cdcm_detail::isJpeg2000TransferSyntax(storedSyntax) &&
-                !cdcm_detail::decodeJpeg2000ToNative(*dataset, &problem))
+            if (!cdcm_detail::decodeJpeg2000IfEncapsulated(whole, &problem))
                 return SubOpOutcome::failed;
             if (dataset->chooseRepresentation(target, nullptr).bad() || !dataset->canWriteXfer(target))
                 return SubOpOutcome::failed;
@@ -931,8 +930,6 @@ void AssociationWorker::answerExtendedNegotiation(T_ASC_Parameters *params) {
     }
     if (!accepted->empty())
         ASC_setAcceptedExtNegList(params, accepted.release());
-    else
-        deleteListMembers(*accepted);
 }
 
 OFCondition AssociationWorker::handleIncomingCommand(T_DIMSE_Message *message, const DcmPresentationContextInfo &info) {

@@ -351,19 +351,8 @@ StepResult decodeJpeg2000Frame(DcmDataset &dataset, unsigned long frame, unsigne
     const int32_t wrap = int32_t(1) << precision;
     const uint16_t bitsAllocated = precision <= 8 ? 8 : 16;
 
-    // Photometric interpretation of the decoded samples: OpenJPEG undoes the codestream's multi-
-    // component transform (YBR_RCT / YBR_ICT files) itself, giving RGB.
-    std::string photometric = getString(dataset, DCM_PhotometricInterpretation);
-    if (components == 1) {
-        if (photometric != "MONOCHROME1" && photometric != "MONOCHROME2" && photometric != "PALETTE COLOR")
-            photometric = "MONOCHROME2";
-    } else if (decoded.mct || photometric == "YBR_RCT" || photometric == "YBR_ICT") {
-        photometric = "RGB";
-    } else if (photometric == "YBR_FULL" || photometric == "YBR_FULL_422" || image.color_space == OPJ_CLRSPC_SYCC) {
-        photometric = "YBR_FULL"; // no transform in the codestream: the samples are still Y, Cb, Cr
-    } else {
-        photometric = "RGB";
-    }
+    const std::string photometric = cdcm_detail::decodedPhotometric(getString(dataset, DCM_PhotometricInterpretation),
+                                                                   components, decoded.mct, image.color_space);
 
     const size_t pixels = size_t(width) * height;
     const size_t samples = pixels * components;

@@ -125,9 +125,6 @@ public protocol DimseServiceProviderDelegate: AnyObject, Sendable {
     func connectionDropped(peerHost: String, reason: String)
 }
 
-extension DimseServiceProviderDelegate {
-    public func connectionDropped(peerHost: String, reason: String) {}
-}
 
 /// DCMTK's DIMSE service class provider: a pool of association threads on one port.
 /// `run()` blocks its thread until `stop()`; associations in flight finish first.

@@ -58,8 +58,11 @@ import DicomTestSupport
         let file = try DicomFile(path: try RenderFixtures.url("ct512-labelled-htj2k.dcm").path, options: [.keepOriginalCharacterSet])
         #expect(file.transferSyntaxUID == "1.2.840.10008.1.2.4.201")
         let reference = try DicomFile(path: try RenderFixtures.url("ct512.dcm").path)
-        let decoded = try DicomFile(data: try file.part10Data(transferSyntax: Self.explicitLittle))
+        let bytes = try file.part10Data(transferSyntax: Self.explicitLittle)
+        let decoded = try DicomFile(data: bytes)
         #expect(try decoded.elementBytes(.pixelData) == (try reference.elementBytes(.pixelData)))
+        // The handle keeps its decoded pixels: asking again gives the same file, not an error.
+        #expect(try file.part10Data(transferSyntax: Self.explicitLittle) == bytes)
     }
 
     /// WADO-RS frames: a frame asked for is decoded alone, uncompressed: 12-bit frames found by SOC
