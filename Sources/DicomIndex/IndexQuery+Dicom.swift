@@ -17,6 +17,15 @@ extension IndexQuery {
         }
         self.init(level: level, filters: filters, extra: extra, nameMatching: nameMatching, limit: limit)
     }
+
+    /// Counts each match's patient (`patientCounts`) only where the answer shows it: at PATIENT
+    /// level (a person's answer adds up its records' counts), or when one of the counts is
+    /// among the attributes returned.
+    public mutating func countPatients(returning tags: some Sequence<DicomTag>) {
+        let counts: Set<DicomTag> = [.numberOfPatientRelatedStudies, .numberOfPatientRelatedSeries,
+                                     .numberOfPatientRelatedInstances]
+        patientCounts = level == .patient || tags.contains(where: counts.contains)
+    }
 }
 
 extension DicomTag {
@@ -34,6 +43,7 @@ extension QueryMatch {
     /// The match as DICOM attributes (UTF-8 text), including the computed ones.
     public func dicomAttributes() -> [DicomTag: String] {
         var a: [DicomTag: String] = [:]
+        a.reserveCapacity(40)
         func set(_ tag: DicomTag, _ value: String?) { if let value { a[tag] = value } }
         set(.patientID, patient.patientID)
         set(.issuerOfPatientID, patient.issuerOfPatientID.isEmpty ? nil : patient.issuerOfPatientID)

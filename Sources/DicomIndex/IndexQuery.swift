@@ -36,6 +36,10 @@ public struct IndexQuery: Sendable, Hashable {
     /// hospital's studies (their other records, studies and counts are as if absent).
     /// nil: no restriction (administrators, an audited emergency override).
     public var sharingRestriction: String?
+    /// Whether matches carry their patient's NumberOfPatientRelatedStudies/Series/Instances.
+    /// Counting takes a look-up of the patient's studies per match: a query that does not return
+    /// them (most study, series and image queries) turns this off and gets zeros.
+    public var patientCounts = true
 
     public init(level: QueryLevel, filters: [QueryAttribute: String] = [:], extra: [DicomTag: String] = [:],
                 nameMatching: NameMatching = .caseInsensitive, limit: Int? = nil, offset: Int = 0,

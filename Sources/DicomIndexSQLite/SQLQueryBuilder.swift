@@ -24,7 +24,10 @@ struct SQLQueryBuilder {
 
     static let patientColumns = """
         p.id AS p_id, p.patient_id AS p_patient_id, p.issuer AS p_issuer, p.name AS p_name, p.birth_date AS p_birth_date,
-        p.sex AS p_sex, p.other_ids AS p_other_ids,
+        p.sex AS p_sex, p.other_ids AS p_other_ids
+        """
+    /// The patient's counts: a look-up of its studies for every row.
+    static let patientCounts = """
         (SELECT count(*) FROM study WHERE patient_ref = p.id) AS p_nstudies,
         (SELECT COALESCE(sum(num_series), 0) FROM study WHERE patient_ref = p.id) AS p_nseries,
         (SELECT COALESCE(sum(num_instances), 0) FROM study WHERE patient_ref = p.id) AS p_ninstances
@@ -52,14 +55,16 @@ struct SQLQueryBuilder {
 
     func select() throws(IndexError) -> Statement {
         var (from, whereClause, arguments) = try body()
-        var patientColumns = Self.patientColumns
-        if let hospital = query.sharingRestriction {
+        var counts = Self.patientCounts
+        if !query.patientCounts {
+            counts = "0 AS p_nstudies, 0 AS p_nseries, 0 AS p_ninstances"
+        } else if let hospital = query.sharingRestriction {
             // The patient's counts cover only the studies the restriction lets through.
-            patientColumns = patientColumns.replacingOccurrences(of: "WHERE patient_ref = p.id",
-                                                                 with: "WHERE patient_ref = p.id AND \(Self.visible("study"))")
+            counts = counts.replacingOccurrences(of: "WHERE patient_ref = p.id",
+                                                 with: "WHERE patient_ref = p.id AND \(Self.visible("study"))")
             arguments = [hospital, hospital, hospital] + arguments
         }
-        let columns = [patientColumns, Self.studyColumns, Self.seriesColumns, Self.instanceColumns]
+        let columns = [Self.patientColumns + ",\n" + counts, Self.studyColumns, Self.seriesColumns, Self.instanceColumns]
             .prefix(query.level.depth + 1).joined(separator: ",\n")
         var text = "SELECT \(columns)\nFROM \(from)"
         if !whereClause.isEmpty { text += "\nWHERE " + whereClause.joined(separator: "\n  AND ") }

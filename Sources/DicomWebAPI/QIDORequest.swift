@@ -77,6 +77,7 @@ struct QIDORequest: Sendable {
         var returnTags = Self.defaults(level: level, scoped: scope)
         returnTags.formUnion(keys.keys)
         returnTags.formUnion(include)
+        if !includeAll { query.countPatients(returning: returnTags) }
         return QIDORequest(query: query, returnTags: returnTags, includeAll: includeAll, citizenID: citizen, limit: limit)
     }
 

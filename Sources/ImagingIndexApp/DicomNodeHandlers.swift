@@ -125,6 +125,7 @@ struct DicomNodeHandlers: StoreHandler, QueryHandler, RetrieveHandler, RefusalOb
         var query = IndexQuery(level: request.level, dicomKeys: request.keys, extraTags: extraTags,
                                nameMatching: request.fuzzyNames ? .folded : .caseInsensitive, limit: limit + 1)
         query.sharingRestriction = Self.sharingRestriction(context)
+        query.countPatients(returning: request.returnKeys)
         let citizen = citizenLookup(request.keys, level: request.level)
         if let citizen {
             // The person across hospitals: every local patient linked to the citizen ID.

@@ -206,6 +206,26 @@ import DicomIndex
         #expect(instances[0].series?.modality == "CT")
     }
 
+    @Test func patientCountsAreLeftOutOnlyWhenNotReturned() throws {
+        var query = IndexQuery(level: .study, filters: [.studyInstanceUID: "1.1"])
+        #expect(query.patientCounts)
+        let counted = try #require(try fixture.store.query(query).first?.patient)
+        #expect(counted.numberOfStudies == 1 && counted.numberOfSeries == 2 && counted.numberOfInstances == 3)
+
+        query.countPatients(returning: [.studyInstanceUID, .patientName])
+        #expect(!query.patientCounts)
+        let uncounted = try #require(try fixture.store.query(query).first)
+        #expect(uncounted.patient.patientID == counted.patientID && uncounted.study?.numberOfInstances == 3)
+        #expect(uncounted.patient.numberOfStudies == 0 && uncounted.patient.numberOfSeries == 0)
+
+        query.countPatients(returning: [.studyInstanceUID, .numberOfPatientRelatedInstances])
+        #expect(query.patientCounts)
+        var patientLevel = IndexQuery(level: .patient, filters: [.patientID: "001085012345"])
+        patientLevel.countPatients(returning: [.patientName])
+        #expect(patientLevel.patientCounts)  // a person's answer adds up its records' counts
+        #expect(try fixture.store.query(patientLevel).first?.patient.numberOfStudies == 1)
+    }
+
     @Test func otherPatientIDsAreKept() throws {
         let p = try #require(try fixture.store.query(IndexQuery(level: .patient, filters: [.issuerOfPatientID: "CHORAY"])).first)
         #expect(p.patient.otherPatientIDs == [.init(id: "001085012345", issuer: "VN-CCCD", type: "TEXT")])

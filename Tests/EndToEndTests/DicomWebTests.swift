@@ -293,6 +293,14 @@ import DicomTestSupport
         let oddMetadata = try request("/dicom-web/studies/1.2.03.4.abc/metadata")
         #expect(oddMetadata.status == 200, "\(String(decoding: oddMetadata.body, as: UTF8.self))")
         #expect(String(decoding: oddMetadata.body, as: UTF8.self).contains("1.2.826.0.1.3680043.10.1337.99.8"))
+        // The patient's counts are computed when asked for (and only then) at study level.
+        for (include, expected) in [("&includefield=NumberOfPatientRelatedStudies", true), ("", false)] {
+            let found = try request("/dicom-web/studies?StudyInstanceUID=1.2.03.4.abc" + include)
+            let item = (try JSONSerialization.jsonObject(with: found.body) as? [[String: Any]])?.first
+            let count = ((item?["00201200"] as? [String: Any])?["Value"] as? [Any])?.first.map { Int("\($0)") ?? -1 }
+            // (Other tests of this suite may store more of this patient's studies.)
+            #expect(expected ? (count ?? 0) >= 1 : count == nil, "\(String(decoding: found.body, as: UTF8.self))")
+        }
 
         // Empty results are 200 with an empty list (CP-2473), with the DICOM JSON media type.
         let empty = try request("/dicom-web/studies?PatientID=nobody")

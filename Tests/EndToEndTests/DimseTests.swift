@@ -200,6 +200,11 @@ import DicomTestSupport
                            "NumberOfPatientRelatedStudies"], model: "-P")
         #expect(m.count == 1)
         #expect(m.first?.string(DicomTag(0x0020, 0x1200)) == "1")
+        (r, m) = try find(["QueryRetrieveLevel=STUDY", "PatientID=CR0012345", "IssuerOfPatientID=CHORAY", "StudyInstanceUID",
+                           "NumberOfPatientRelatedStudies", "NumberOfPatientRelatedInstances"])
+        #expect(m.count == 1)
+        #expect(m.first?.string(DicomTag(0x0020, 0x1200)) == "1")  // counted when asked for, at any level
+        #expect(Int(m.first?.string(DicomTag(0x0020, 0x1204)) ?? "") ?? 0 >= 1)
         (r, m) = try find(["QueryRetrieveLevel=STUDY", "PatientID=\(bachmai)", "StudyInstanceUID"], model: "-P")
         #expect(m.count == 1)
         (r, m) = try find(["QueryRetrieveLevel=SERIES", "PatientID=\(bachmai)",
