@@ -26,6 +26,12 @@ public final class SQLiteIndexStore: IndexStore {
             // /var/tmp for each commit; ext4 then has to skip every recently deleted inode of
             // that folder on the next create, which cost ~0.6 ms of kernel time per stored instance.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            // Pages are read through a memory map rather than copied in by pread() into each
+            // connection's own 2 MB cache: a C-FIND of 400 studies at 1,000,000 instances took
+            // 4.9 ms in the index, 3.2 ms this way (64 MB caches: 4.0 ms, and 64 MB per connection).
+            // The map is address space, not memory: the pages are the kernel's file cache. (A disk
+            // read error under the map is a SIGBUS instead of an error; SQLite writes never use it.)
+            try db.execute(sql: "PRAGMA mmap_size = \(Self.mappedBytes)")
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
@@ -60,6 +66,9 @@ public final class SQLiteIndexStore: IndexStore {
     }
 
     deinit { checkpointer.stop() }
+
+    /// How much of the database file each connection maps (the rest is read as before).
+    static let mappedBytes = 1 << 30
 
     /// Names of the migrations applied to the database, in order.
     public func appliedMigrations() throws(IndexError) -> [String] {
