@@ -485,11 +485,14 @@ struct cdcm_scp {
 namespace {
 
 class AssociationWorker;
+class CorkedSends;
 
 } // namespace
 
 struct cdcm_find_responder {
     AssociationWorker *worker = nullptr;
+    const CorkedSends *corked = nullptr;
+    uint32_t sent = 0;
     T_ASC_Association *assoc = nullptr;
     T_ASC_PresentationContextID presID = 0;
     T_DIMSE_C_FindRQ *request = nullptr;
@@ -759,6 +762,11 @@ public:
         set(1);
     }
     ~CorkedSends() { set(0); }
+    // Sends what is queued now and corks again.
+    void flush() const {
+        set(0);
+        set(1);
+    }
     CorkedSends(const CorkedSends &) = delete;
     CorkedSends &operator=(const CorkedSends &) = delete;
 
@@ -1191,13 +1199,15 @@ OFCondition AssociationWorker::handleFind(T_DIMSE_C_FindRQ &request, T_ASC_Prese
         return cond;
     std::unique_ptr<cdcm_dataset> handle = wrapIdentifier(identifier, info);
 
-    // The matches and the final response leave corked, in full segments (flushed at the end).
+    // The matches and the final response leave corked, in full segments (flushed every few
+    // matches by cdcm_find_respond, and at the end).
     CorkedSends corked(assoc_);
     char model = 0;
     uint16_t status = STATUS_Success;
     char comment[65] = {0};
     cdcm_find_responder responder;
     responder.worker = this;
+    responder.corked = &corked;
     responder.assoc = assoc_;
     responder.presID = presID;
     responder.request = &request;
@@ -1946,12 +1956,20 @@ int32_t cdcm_find_respond(cdcm_find_responder *responder, cdcm_dataset *match) {
         response.opts = O_FIND_AFFECTEDSOPCLASSUID;
         OFStandard::strlcpy(response.AffectedSOPClassUID, responder->request->AffectedSOPClassUID,
                             sizeof(response.AffectedSOPClassUID));
+        // The viewer gets the first matches while the rest are built (not the first 64 KB only),
+        // and a C-CANCEL is looked for every few matches (each look is a poll() of the socket).
+        constexpr uint32_t matchesPerFlush = 16;
+        constexpr uint32_t matchesPerCancelCheck = 4;
+        if (responder->corked != nullptr && responder->sent > 0 && responder->sent % matchesPerFlush == 0)
+            responder->corked->flush();
         OFCondition cond = DIMSE_sendFindResponse(responder->assoc, responder->presID, responder->request, &response,
                                                   match->file->getDataset(), nullptr);
         if (cond.bad()) {
             responder->failed = true;
             return -1;
         }
+        if (++responder->sent % matchesPerCancelCheck != 1)
+            return 0;
         cond = DIMSE_checkForCancelRQ(responder->assoc, responder->presID, responder->request->MessageID);
         if (cond.good()) {
             responder->cancelled = true;

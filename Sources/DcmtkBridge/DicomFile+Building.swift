@@ -26,8 +26,16 @@ extension DicomFile {
         if status != 0 { throw DcmtkError(status: status, error: error) }
     }
 
+    /// Puts a top-level element (as `put(_:at:)` with a one-step path, without its arrays: a
+    /// C-FIND response is a dozen of these, hundreds of responses a query).
     public func put(_ value: String, for tag: DicomTag) throws(DcmtkError) {
-        try put(value, at: [(tag, 0)])
+        var error = cdcm_error()
+        let status = withUnsafePointer(to: tag.rawValue) { t in
+            withUnsafePointer(to: UInt32(0)) { i in
+                cdcm_dataset_put_string(handle, cdcm_path(tags: t, items: i, depth: 1), value, &error)
+            }
+        }
+        if status != 0 { throw DcmtkError(status: status, error: error) }
     }
 
     /// Puts an empty sequence (a sequence return key).

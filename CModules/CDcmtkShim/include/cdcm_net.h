@@ -147,7 +147,7 @@ typedef uint16_t (*cdcm_find_callback)(void *context, uint64_t association_id, c
                                        char error_comment[65]);
 /* Sends one pending response with `match` (borrowed). Returns 1 if the peer has cancelled, 0 to go
  * on, <0 if the association failed (stop then). */
-/* (After each pending response the shim polls, without waiting, for a C-CANCEL. Anything else the
+/* (After every fourth pending response the shim polls, without waiting, for a C-CANCEL. Anything else the
  * peer sends meanwhile (a new request, a cancel for another message ID) counts as a failed
  * association: the shim then aborts it after the callback returns.) */
 int32_t cdcm_find_respond(cdcm_find_responder *responder, cdcm_dataset *match);
