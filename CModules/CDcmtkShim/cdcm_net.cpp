@@ -460,7 +460,7 @@ struct cdcm_scp {
     ServerConfig config;
     DcmSharedSCPConfig sharedConfig;
     T_ASC_Network *network = nullptr;
-    std::unique_ptr<DcmTransportLayer> transportLayer; // TLS; used by network, outlives it (see ~cdcm_scp)
+    std::unique_ptr<DcmTransportLayer> transportLayer; // TLS or gathering TCP; used by network, outlives it
     uint16_t port = 0;
     std::atomic<bool> stopRequested{false};
     std::atomic<bool> running{false};
@@ -749,21 +749,116 @@ struct TransportSocketAccess : DcmTransportConnection {
     }
 };
 
-// DCMTK writes each PDU with two send() calls (the PDU and item headers, then the fragment), and
-// with TCP_NODELAY every call leaves as its own segment and wakes the peer: a C-FIND match costs
-// four. While this guard lives the socket is corked, so messages leave in full segments; its end
-// uncorks, which sends what is left at once. Only around messages that are complete before the
-// guard ends (never around a send that waits for the peer's answer).
+// DCMTK writes each PDU with two send() calls (the PDU and item headers, then the fragment): a
+// C-FIND match was four system calls, and with TCP_NODELAY four segments that each woke the peer.
+// Around the messages we send (CorkedSends), the plain port's connections gather DCMTK's writes in
+// memory and send them with one call when the guard ends, when 64 KB have gathered, or before
+// anything waits for the peer. Outside a guard a write goes out at once, as DCMTK's own does.
+class GatheringTCPConnection final : public DcmTCPConnection {
+public:
+    explicit GatheringTCPConnection(DcmNativeSocketType openSocket) : DcmTCPConnection(openSocket) {}
+    ~GatheringTCPConnection() override { (void)flush(); } // (DcmTCPConnection's destructor closes)
+
+    void hold() { ++held_; }
+    void release() {
+        if (held_ > 0 && --held_ == 0)
+            (void)flush();
+    }
+
+    // Sends what has gathered. false: the connection failed (the next read or write says so).
+    bool flush() {
+        size_t sent = 0;
+        while (!failed_ && sent < pending_.size()) {
+            const ssize_t n = ::send(getSocket(), pending_.data() + sent, pending_.size() - sent, MSG_NOSIGNAL);
+            if (n > 0)
+                sent += static_cast<size_t>(n);
+            else if (n < 0 && errno == EINTR)
+                continue;
+            else
+                failed_ = true;
+        }
+        pending_.clear();
+        return !failed_;
+    }
+
+    ssize_t write(void *buf, size_t nbyte) override {
+        if (held_ == 0 && pending_.empty())
+            return DcmTCPConnection::write(buf, nbyte);
+        if (failed_)
+            return -1;
+        const char *bytes = static_cast<const char *>(buf);
+        pending_.insert(pending_.end(), bytes, bytes + nbyte);
+        if ((held_ == 0 || pending_.size() >= gatherLimit) && !flush())
+            return -1;
+        return static_cast<ssize_t>(nbyte);
+    }
+    ssize_t read(void *buf, size_t nbyte) override {
+        if (!flush())
+            return -1;
+        return DcmTCPConnection::read(buf, nbyte);
+    }
+    // A look without waiting (a C-CANCEL poll between matches) leaves the gathered bytes; a
+    // wait sends them first, or the peer could be waiting for them.
+    OFBool networkDataAvailable(int timeout) override {
+        if (timeout != 0 && !flush())
+            return OFTrue; // the read that follows fails
+        return DcmTCPConnection::networkDataAvailable(timeout);
+    }
+    void close() override {
+        (void)flush();
+        DcmTCPConnection::close();
+    }
+    void closeTransportConnection() override {
+        (void)flush();
+        DcmTCPConnection::closeTransportConnection();
+    }
+
+private:
+    static constexpr size_t gatherLimit = 64 * 1024;
+    std::vector<char> pending_;
+    int held_ = 0;
+    bool failed_ = false;
+};
+
+// The plain port's transport layer: DCMTK's TCP connections, gathering (above).
+class GatheringTransportLayer final : public DcmTransportLayer {
+public:
+    DcmTransportConnection *createConnection(DcmNativeSocketType openSocket, OFBool useSecureLayer) override {
+        if (useSecureLayer)
+            return nullptr; // (the TLS port has its own layer)
+        return new GatheringTCPConnection(openSocket);
+    }
+};
+
+// While this guard lives, what DCMTK sends on the association gathers (plain port) or the socket
+// is corked (TLS port, whose writes are records of the TLS layer): messages leave in full
+// segments, the rest when the guard ends. Only around messages that are complete before the guard
+// ends (never around a send that waits for the peer's answer).
 class CorkedSends {
 public:
     explicit CorkedSends(T_ASC_Association *assoc) {
-        if (DcmTransportConnection *connection = DUL_getTransportConnection(assoc->DULassociation))
+        DcmTransportConnection *connection = DUL_getTransportConnection(assoc->DULassociation);
+        gathering_ = dynamic_cast<GatheringTCPConnection *>(connection);
+        if (gathering_ != nullptr) {
+            gathering_->hold();
+            return;
+        }
+        if (connection != nullptr)
             fd_ = static_cast<int>(TransportSocketAccess::socketOf(connection));
         set(1);
     }
-    ~CorkedSends() { set(0); }
-    // Sends what is queued now and corks again.
+    ~CorkedSends() {
+        if (gathering_ != nullptr)
+            gathering_->release();
+        else
+            set(0);
+    }
+    // Sends what is queued now and goes on gathering.
     void flush() const {
+        if (gathering_ != nullptr) {
+            (void)gathering_->flush();
+            return;
+        }
         set(0);
         set(1);
     }
@@ -779,6 +874,7 @@ private:
         (void)on;
 #endif
     }
+    GatheringTCPConnection *gathering_ = nullptr;
     int fd_ = -1;
 };
 
@@ -2076,6 +2172,8 @@ int32_t cdcm_scp_create(const cdcm_scp_config *config, cdcm_scp **out, cdcm_erro
             if (!server->transportLayer)
                 return fail(error, tlsStatus, "cdcm_scp_create: " + tlsMessage);
             c.tls = true;
+        } else {
+            server->transportLayer = std::make_unique<GatheringTransportLayer>();
         }
 
         // Process-wide DCMTK settings (dcmnet reads them when it opens sockets):
@@ -2106,7 +2204,7 @@ int32_t cdcm_scp_create(const cdcm_scp_config *config, cdcm_scp **out, cdcm_erro
             cond = ASC_setTransportLayer(server->network, server->transportLayer.get(), 0 /* not owned */);
             if (cond.bad())
                 return fail(error, CDCM_ERR_INTERNAL,
-                            std::string("cdcm_scp_create: cannot set the TLS transport layer: ") + cond.text());
+                            std::string("cdcm_scp_create: cannot set the transport layer: ") + cond.text());
         }
         const std::string bindError = bindListeningSocket(server->network, c.bindAddress, config->port, &server->port);
         if (!bindError.empty())
