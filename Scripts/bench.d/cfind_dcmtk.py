@@ -5,9 +5,9 @@ polls the socket with 1 ms sleeps). One findscu process sends every query file o
 association; a log4cplus layout stamps each log line with microseconds, and a query's latency is
 "Sending Find Request" to "Received Final Find Response" (and, reported too, to the first pending
 response: when a viewer can show something). The first WARMUP queries are not counted. findscu logs
-every response's data set at INFO level, one write() per line: a filter keeps only the three lines
-read here, or the client's own console output is most of what is measured for queries with
-hundreds of matches.
+every response's data set at INFO level (formatted, then one write() per line): its responses
+logger is set to WARN and a filter keeps only the lines read here, or the client's own console
+output is most of what is measured for queries with hundreds of matches.
 
 The query parameters come from an ImagingIndex index (seeded, so every server gets the same
 queries): by PatientID, by name wildcard (Family^Middle*), by 30-day date range. Several targets
@@ -29,6 +29,7 @@ from cfind_common import kinds, parameters, study_query
 WARMUP = 20
 FINDSCU = "/usr/bin/findscu"  # DCMTK's, not pynetdicom's app of the same name on PATH
 LOG_CONFIG = """log4cplus.rootLogger = INFO, console
+log4cplus.logger.dcmtk.dcmnet.responses = WARN
 log4cplus.appender.console = log4cplus::ConsoleAppender
 log4cplus.appender.console.layout = log4cplus::PatternLayout
 log4cplus.appender.console.layout.ConversionPattern = %D{%H:%M:%S.%Q} %m%n
@@ -40,7 +41,7 @@ log4cplus.appender.console.filters.2.StringToMatch = Find Response
 log4cplus.appender.console.filters.2.AcceptOnMatch = true
 log4cplus.appender.console.filters.3 = log4cplus::spi::DenyAllFilter
 """
-PENDING = re.compile(r"^\S+ Find Response: \d+ \(Pending\)")
+PENDING = re.compile(r"^\S+ Received Find Response \d+ \(Pending\)")
 STAMP_ANY = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d\d\d)\.(\d\d\d) ")
 STAMP = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d\d\d)\.(\d\d\d) (Sending Find Request|Received Final Find Response)")
 
