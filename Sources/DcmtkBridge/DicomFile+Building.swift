@@ -16,38 +16,43 @@ extension DicomFile {
     public func put(_ value: String, at path: [(tag: DicomTag, item: Int)]) throws(DcmtkError) {
         let tags = path.map(\.tag.rawValue)
         let items = path.map { UInt32(clamping: $0.item) }
-        var error = cdcm_error()
-        let status = tags.withUnsafeBufferPointer { t in
-            items.withUnsafeBufferPointer { i in
-                cdcm_dataset_put_string(handle, cdcm_path(tags: t.baseAddress, items: i.baseAddress, depth: path.count),
-                                        value, &error)
+        try tags.withUnsafeBufferPointer { t throws(DcmtkError) in
+            try items.withUnsafeBufferPointer { i throws(DcmtkError) in
+                try check { cdcm_dataset_put_string(handle, cdcm_path(tags: t.baseAddress, items: i.baseAddress, depth: path.count),
+                                                    value, &$0) }
             }
         }
-        if status != 0 { throw DcmtkError(status: status, error: error) }
     }
 
     /// Puts a top-level element (as `put(_:at:)` with a one-step path, without its arrays: a
     /// C-FIND response is a dozen of these, hundreds of responses a query).
     public func put(_ value: String, for tag: DicomTag) throws(DcmtkError) {
-        var error = cdcm_error()
-        let status = withUnsafePointer(to: tag.rawValue) { t in
-            withUnsafePointer(to: UInt32(0)) { i in
-                cdcm_dataset_put_string(handle, cdcm_path(tags: t, items: i, depth: 1), value, &error)
-            }
+        try Self.withTopLevelPath(tag) { path throws(DcmtkError) in
+            try check { cdcm_dataset_put_string(handle, path, value, &$0) }
         }
-        if status != 0 { throw DcmtkError(status: status, error: error) }
     }
 
     /// Puts an empty sequence (a sequence return key).
     public func putEmptySequence(_ tag: DicomTag) throws(DcmtkError) {
-        let tags = [tag.rawValue]
-        let items: [UInt32] = [0]
-        var error = cdcm_error()
-        let status = tags.withUnsafeBufferPointer { t in
-            items.withUnsafeBufferPointer { i in
-                cdcm_dataset_put_empty_sequence(handle, cdcm_path(tags: t.baseAddress, items: i.baseAddress, depth: 1), &error)
+        try Self.withTopLevelPath(tag) { path throws(DcmtkError) in
+            try check { cdcm_dataset_put_empty_sequence(handle, path, &$0) }
+        }
+    }
+
+    /// The one-step path of a top-level tag, valid during `body`.
+    private static func withTopLevelPath(_ tag: DicomTag,
+                                         _ body: (cdcm_path) throws(DcmtkError) -> Void) throws(DcmtkError) {
+        try withUnsafePointer(to: tag.rawValue) { t throws(DcmtkError) in
+            try withUnsafePointer(to: UInt32(0)) { i throws(DcmtkError) in
+                try body(cdcm_path(tags: t, items: i, depth: 1))
             }
         }
+    }
+
+    /// Runs a shim call that reports into a `cdcm_error`; a nonzero status is thrown.
+    private func check(_ call: (inout cdcm_error) -> Int32) throws(DcmtkError) {
+        var error = cdcm_error()
+        let status = call(&error)
         if status != 0 { throw DcmtkError(status: status, error: error) }
     }
 

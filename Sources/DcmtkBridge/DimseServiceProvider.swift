@@ -125,7 +125,6 @@ public protocol DimseServiceProviderDelegate: AnyObject, Sendable {
     func connectionDropped(peerHost: String, reason: String)
 }
 
-
 /// DCMTK's DIMSE service class provider: a pool of association threads on one port.
 /// `run()` blocks its thread until `stop()`; associations in flight finish first.
 public final class DimseServiceProvider: @unchecked Sendable {  // the handle is used by run() and stop(), which the shim makes thread-safe
