@@ -1242,7 +1242,11 @@ OFCondition AssociationWorker::handleStore(T_DIMSE_C_StoreRQ &request, T_ASC_Pre
         status = config_.onStore(config_.context, id_, path.c_str(), request.AffectedSOPClassUID,
                                  request.AffectedSOPInstanceUID, transferSyntax, comment);
         comment[64] = '\0';
-        ::unlink(path.c_str()); // the callback moved or deleted it; ENOENT is the normal case
+        // The callback moved or deleted it: removed here only if still there. (An unlink,
+        // even of nothing, takes tmp/'s lock against the other associations' creates and
+        // renames; access() looks the name up without it.)
+        if (::access(path.c_str(), F_OK) == 0)
+            ::unlink(path.c_str());
     } else if (config_.onStoreRefused != nullptr) {
         config_.onStoreRefused(config_.context, id_, request.AffectedSOPInstanceUID, status, comment);
     }

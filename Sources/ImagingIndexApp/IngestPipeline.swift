@@ -120,9 +120,13 @@ public final class IngestPipeline: Sendable {
                                    source: String) throws(ImagingIndexError) -> Outcome {
         committer.announce()  // submitted or withdrawn below
         var announced = true
+        // Whether the file is gone already: renamed into the store, or a duplicate's copy
+        // removed. Otherwise it is removed here. (Each unlink, of something or nothing, takes
+        // tmp/'s lock against the other receiving threads' creates and renames.)
+        var gone = false
         defer {
             if announced { committer.withdraw() }
-            unlink(path)
+            if !gone { unlink(path) }
         }
         do throws(ImagingIndexError) {
             let data: Data
@@ -138,13 +142,17 @@ public final class IngestPipeline: Sendable {
                 throw ImagingIndexError(.doesNotMatchRequest,
                                         "\(source): the data set's SOP class/instance differs from the C-STORE request's")
             }
-            return try commit(metadata, origin: origin, sourceAETitle: sourceAETitle, hospital: hospital,
-                              source: source, announced: &announced) { () throws(StorageError) in
+            let outcome = try commit(metadata, origin: origin, sourceAETitle: sourceAETitle, hospital: hospital,
+                                     source: source, announced: &announced) { () throws(StorageError) in
                 if file.hasPart10Header {
                     return try store.stage(temporaryFile: path, sopInstanceUID: metadata.instance.sopInstanceUID, contents: data)
                 }
                 return try store.stage(try part10(data, source: source), sopInstanceUID: metadata.instance.sopInstanceUID)
             }
+            // `commit` moved the staged file into the store or removed it (a duplicate): that is
+            // this file, unless the data set was rewritten as a Part 10 file.
+            gone = file.hasPart10Header
+            return outcome
         } catch {
             if !error.isBadInput { counters.withLock { $0.failures += 1 } }
             throw error
